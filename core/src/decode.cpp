@@ -78,10 +78,17 @@ bool read_packet_id(reader& r, std::uint16_t& id) noexcept {
 
 bool read_topic_name(reader& r, std::string_view& topic, bool may_be_empty) noexcept {
   const std::byte* at = r.position();
-  if (!r.utf8(topic)) return false;
-  if (topic.empty() && !may_be_empty) return r.fail_at(decode_errc::topic_name_invalid, at);
-  if (has_wildcard(topic)) return r.fail_at(decode_errc::topic_name_invalid, at);
-  return true;
+  bytes_view raw;
+  if (!r.binary(raw)) return false;
+  topic = as_chars(raw);
+  if (topic.empty()) return may_be_empty || r.fail_at(decode_errc::topic_name_invalid, at);
+  const auto valid = validate_topic_name(topic);
+  if (valid) return true;
+  switch (valid.error()) {
+    case topic_error::invalid_utf8: return r.fail_at(decode_errc::invalid_utf8, at);
+    case topic_error::null_character: return r.fail_at(decode_errc::utf8_null_character, at);
+    default: return r.fail_at(decode_errc::topic_name_invalid, at);
+  }
 }
 
 bool read_filter(reader& r, std::string_view& filter, protocol_version v) noexcept {

@@ -215,6 +215,11 @@ namespace detail {
 
 bool read_properties(reader& r, property_scope where, properties& out) noexcept {
   const std::byte* length_at = r.position();
+  if (r.left() != 0 && *length_at == std::byte{0}) {  // most packets carry no properties
+    (void)r.skip(1);
+    out = properties{};
+    return true;
+  }
   std::uint32_t length;
   if (!r.varint(length)) return false;
   if (length > r.left()) return r.fail_at(decode_errc::truncated, length_at);
