@@ -211,7 +211,7 @@ result_t decode_connack(reader& r, protocol_version v) noexcept {
   return c;
 }
 
-result_t decode_publish(reader& r, const frame& f, protocol_version v) noexcept {
+result_t decode_publish(reader& r, const frame& f, protocol_version v, sender from) noexcept {
   publish p;
   p.dup = (f.flags & 0x08u) != 0;
   p.q = static_cast<qos>((f.flags >> 1) & 0x03u);
@@ -220,7 +220,10 @@ result_t decode_publish(reader& r, const frame& f, protocol_version v) noexcept 
   if (!read_topic_name(r, p.topic, is_v5(v))) return fail(r);
   if (p.q != qos::at_most_once && !read_packet_id(r, p.packet_id)) return fail(r);
   if (is_v5(v)) {
-    if (!detail::read_properties(r, {packet_type::publish}, p.props)) return fail(r);
+    const auto forbidden = from == sender::client
+                               ? std::optional(property_id::subscription_identifier)
+                               : std::nullopt;  // [MQTT-3.3.4-6]
+    if (!detail::read_properties(r, {packet_type::publish}, p.props, forbidden)) return fail(r);
     if (p.topic.empty() && !p.props.contains(property_id::topic_alias)) {
       r.fail_at(decode_errc::missing_topic_name, topic_at);  // [MQTT 5.0 3.3.2.1]
       return fail(r);
@@ -338,15 +341,12 @@ result_t decode_reason_and_properties(reader& r, protocol_version v, sender from
     return p;
   }
   if (!read_reason(r, P::type, p.code)) return fail(r);
-  if (!r.at_end() && !detail::read_properties(r, {P::type}, p.props)) return fail(r);
+  // A server must not send Session Expiry Interval in DISCONNECT [MQTT-3.14.2-2].
+  const auto forbidden = P::type == packet_type::disconnect && from == sender::server
+                             ? std::optional(property_id::session_expiry_interval)
+                             : std::nullopt;
+  if (!r.at_end() && !detail::read_properties(r, {P::type}, p.props, forbidden)) return fail(r);
   if (!expect_end(r)) return fail(r);
-  if constexpr (P::type == packet_type::disconnect) {
-    // A server must not send Session Expiry Interval in DISCONNECT [MQTT-3.14.2-2].
-    if (from == sender::server && p.props.contains(property_id::session_expiry_interval)) {
-      r.fail_at(decode_errc::property_not_allowed, r.position() - 1);
-      return fail(r);
-    }
-  }
   return p;
 }
 
@@ -407,7 +407,7 @@ result<packet, decode_error> decode_body(const frame& f, bytes_view body,
   switch (f.type) {
     case packet_type::connect: return decode_connect(r);
     case packet_type::connack: return decode_connack(r, v);
-    case packet_type::publish: return decode_publish(r, f, v);
+    case packet_type::publish: return decode_publish(r, f, v, options.from);
     case packet_type::puback: return decode_ack<puback>(r, v);
     case packet_type::pubrec: return decode_ack<pubrec>(r, v);
     case packet_type::pubrel: return decode_ack<pubrel>(r, v);

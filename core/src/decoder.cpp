@@ -3,8 +3,8 @@
 // Fast path: when the input holds a whole packet and nothing is buffered, the body is decoded
 // in place (zero copy, no allocation). Slow path: header bytes gather in a 5-byte array until
 // decode_frame() accepts them; body bytes then gather in a buffer that grows with what has
-// actually arrived (doubling, capped at the Remaining Length), so announcing a large packet
-// costs nothing until its bytes come.
+// actually arrived beyond a first 64 KiB (doubling, capped at the Remaining Length), so
+// announcing a large packet costs little until its bytes come.
 #include "tern/decoder.hpp"
 
 #include <algorithm>
@@ -76,7 +76,9 @@ result<std::optional<packet>, decode_error> decoder::fail(decode_error e) noexce
 bool decoder::reserve_body(std::size_t needed) noexcept {
   if (needed <= capacity_) return true;
   const std::size_t limit = frame_->remaining_length;
-  const std::size_t grown = std::max<std::size_t>(capacity_ * 2, 256);
+  // Up to 64 KiB at once (most packets then need one allocation); past that, grow with what
+  // has arrived so an announced length alone cannot make the decoder reserve memory.
+  const std::size_t grown = std::max<std::size_t>(capacity_ * 2, 64 * 1024);
   const std::size_t capacity = std::max(needed, std::min(grown, limit));
   auto* fresh = static_cast<std::byte*>(memory_->allocate(capacity, 1));
   if (body_size_ != 0) std::memcpy(fresh, buffer_, body_size_);

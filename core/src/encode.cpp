@@ -42,7 +42,6 @@ result<std::size_t, errc> binary_size(bytes_view b) noexcept {
 
 errc topic_name_errc(topic_error e) noexcept {
   switch (e) {
-    case topic_error::too_long: return errc::string_too_long;
     case topic_error::invalid_utf8:
     case topic_error::null_character: return errc::invalid_utf8;
     default: return errc::invalid_topic_name;
@@ -229,7 +228,6 @@ void write_impl(const basic_ack<T>& a, protocol_version v, const packet_size& s,
 
 errc filter_errc(topic_error e) noexcept {
   switch (e) {
-    case topic_error::too_long: return errc::string_too_long;
     case topic_error::invalid_utf8:
     case topic_error::null_character: return errc::invalid_utf8;
     default: return errc::invalid_topic_filter;

@@ -213,7 +213,8 @@ bool operator==(const properties& a, const properties& b) noexcept {
 
 namespace detail {
 
-bool read_properties(reader& r, property_scope where, properties& out) noexcept {
+bool read_properties(reader& r, property_scope where, properties& out,
+                     std::optional<property_id> forbidden) noexcept {
   const std::byte* length_at = r.position();
   if (r.left() != 0 && *length_at == std::byte{0}) {  // most packets carry no properties
     (void)r.skip(1);
@@ -235,7 +236,7 @@ bool read_properties(reader& r, property_scope where, properties& out) noexcept 
     const row* info = lookup(raw_id);
     if (info == nullptr) return r.fail_at(decode_errc::unknown_property, at);
     const auto id = static_cast<property_id>(raw_id);
-    if ((info->places & place_bit(where)) == 0)
+    if ((info->places & place_bit(where)) == 0 || id == forbidden)
       return r.fail_at(decode_errc::property_not_allowed, at);
     if ((seen & id_bit(id)) != 0 && !may_repeat(id, where))
       return r.fail_at(decode_errc::duplicate_property, at);

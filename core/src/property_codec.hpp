@@ -2,6 +2,7 @@
 #pragma once
 
 #include <cstdint>
+#include <optional>
 
 #include "tern/errc.hpp"
 #include "tern/properties.hpp"
@@ -12,7 +13,10 @@ namespace tern::detail {
 
 // Reads a Property Length and the properties after it, checking identifiers, placement,
 // repetition, wire types and values for `where`; `out` views the validated bytes.
-bool read_properties(reader& r, property_scope where, properties& out) noexcept;
+// `forbidden`, when given, is a property this sender may not use here although the packet
+// kind allows it (a client's PUBLISH with a Subscription Identifier [MQTT-3.3.4-6]).
+bool read_properties(reader& r, property_scope where, properties& out,
+                     std::optional<property_id> forbidden = std::nullopt) noexcept;
 
 // Reads one property from bytes read_properties() validated, advancing `p`.
 property read_validated_property(const std::byte*& p) noexcept;
