@@ -93,10 +93,16 @@ bool read_topic_name(reader& r, std::string_view& topic, bool may_be_empty) noex
 
 bool read_filter(reader& r, std::string_view& filter, protocol_version v) noexcept {
   const std::byte* at = r.position();
-  if (!r.utf8(filter)) return false;
-  if (!validate_topic_filter(filter, is_v5(v)))
-    return r.fail_at(decode_errc::topic_filter_invalid, at);
-  return true;
+  bytes_view raw;
+  if (!r.binary(raw)) return false;
+  filter = as_chars(raw);
+  const auto valid = validate_topic_filter(filter, is_v5(v));  // UTF-8 checked there, once
+  if (valid) return true;
+  switch (valid.error()) {
+    case topic_error::invalid_utf8: return r.fail_at(decode_errc::invalid_utf8, at);
+    case topic_error::null_character: return r.fail_at(decode_errc::utf8_null_character, at);
+    default: return r.fail_at(decode_errc::topic_filter_invalid, at);
+  }
 }
 
 bool expect_end(reader& r) noexcept {

@@ -21,6 +21,21 @@ std::string_view to_string(errc e) noexcept {
     case errc::unsupported_by_version: return "not available in this MQTT version";
     case errc::invalid_subscription_options: return "invalid subscription options";
     case errc::invalid_connect: return "inconsistent CONNECT fields";
+    case errc::invalid_state: return "not possible in the session's current state";
+    case errc::queue_full: return "the queue of pending messages is full";
+    case errc::would_block: return "too many unwritten bytes; write before sending more";
+    case errc::not_connected: return "not connected";
+    case errc::qos_not_supported: return "QoS above the server's Maximum QoS";
+    case errc::retain_not_supported: return "the server does not support retained messages";
+    case errc::wildcard_subscriptions_not_supported:
+      return "the server does not support wildcard subscriptions";
+    case errc::shared_subscriptions_not_supported:
+      return "the server does not support shared subscriptions";
+    case errc::subscription_identifiers_not_supported:
+      return "the server does not support subscription identifiers";
+    case errc::packet_ids_exhausted: return "all packet identifiers are in use";
+    case errc::unknown_message: return "no such message awaits acknowledgement";
+    case errc::invalid_state_data: return "not a saved session state";
   }
   return "unknown error";
 }

@@ -90,7 +90,8 @@ result<void, topic_error> validate_topic_name(std::string_view topic) noexcept {
   if (topic.size() > max_string_size) return unexpected{topic_error::too_long};
   constexpr std::uint64_t ones = 0x0101010101010101ull;
   constexpr std::uint64_t highs = 0x8080808080808080ull;
-  auto has_zero = [](std::uint64_t w) { return ((w - ones) & ~w & highs) != 0; };
+  // High bit set in each byte of w that is zero (exact for bytes below 0x80, which these are).
+  auto zero_bytes = [](std::uint64_t w) { return (w - ones) & ~w & highs; };
   const char* p = topic.data();
   const char* const end = p + topic.size();
   bool ascii = true;
@@ -100,9 +101,9 @@ result<void, topic_error> validate_topic_name(std::string_view topic) noexcept {
     std::memcpy(&w, p, 8);
     if ((w & highs) != 0) {
       ascii = false;
-    } else {
-      if (has_zero(w)) return unexpected{topic_error::null_character};
-      wildcard |= has_zero(w ^ (ones * '+')) || has_zero(w ^ (ones * '#'));
+    } else if ((zero_bytes(w) | zero_bytes(w ^ (ones * '+')) | zero_bytes(w ^ (ones * '#'))) != 0) {
+      if (zero_bytes(w) != 0) return unexpected{topic_error::null_character};
+      wildcard = true;  // one test per word on the common path; sort out which only here
     }
   }
   for (; p != end && ascii; ++p) {

@@ -2,8 +2,9 @@
 //
 // Feed bytes as they arrive, in any split. When the whole packet sits in the caller's input the
 // decoded views point into that input and nothing is copied or allocated; when a packet arrives
-// in pieces its body is gathered in the decoder's buffer (from the memory resource, grown as
-// bytes arrive, never past the Maximum Packet Size) and the views point there. Either way the
+// in pieces its body is gathered in the decoder's buffer (from the memory resource: at most
+// 64 KiB up front, beyond that grown as bytes arrive, never past the Maximum Packet Size) and
+// the views point there. Either way the
 // views stay valid until the next call to next() or reset(), and, for the first case, for as
 // long as the caller keeps the input unchanged.
 //

@@ -26,6 +26,19 @@ enum class errc : std::uint8_t {
   unsupported_by_version,   // AUTH, or an option such as No Local, before 5.0
   invalid_subscription_options,  // Retain Handling 3, No Local on a shared subscription
   invalid_connect,          // password without user name before 5.0, will flags without will, ...
+  // Session commands
+  invalid_state,            // the command does not fit the session's state (connect twice, ...)
+  queue_full,               // the pending queue is at max_queued_messages / max_queued_bytes
+  would_block,              // unwritten bytes are at max_transmit_bytes: drain first
+  not_connected,            // QoS 0 publish while offline without queue_qos0_while_offline
+  qos_not_supported,        // above the server's Maximum QoS
+  retain_not_supported,     // the server has Retain Available 0
+  wildcard_subscriptions_not_supported,
+  shared_subscriptions_not_supported,
+  subscription_identifiers_not_supported,
+  packet_ids_exhausted,     // all 65,535 packet identifiers are in use
+  unknown_message,          // ack() of a message that is not awaiting acknowledgement
+  invalid_state_data,       // restore_state() given bytes that are not a saved state
 };
 
 std::string_view to_string(errc e) noexcept;

@@ -4,7 +4,7 @@
 #pragma once
 
 #include <cstdlib>
-#include <new>
+#include <memory>
 #include <type_traits>
 #include <utility>
 
@@ -17,6 +17,7 @@ namespace tern {
 
 template <class E>
 struct unexpected {
+  constexpr explicit unexpected(E e) : error(std::move(e)) {}
   E error;
 };
 template <class E>
@@ -32,31 +33,31 @@ class [[nodiscard]] result {
   template <class U = T>
     requires std::is_constructible_v<T, U&&>
   constexpr result(U&& v) : has_(true) {  // NOLINT(google-explicit-constructor)
-    ::new (&storage_.value) T(std::forward<U>(v));
+    std::construct_at(&storage_.value, std::forward<U>(v));
   }
   template <class G>
   constexpr result(unexpected<G> e) : has_(false) {  // NOLINT(google-explicit-constructor)
-    ::new (&storage_.error) E(std::move(e.error));
+    std::construct_at(&storage_.error, std::move(e.error));
   }
   constexpr result(const result& o) : has_(o.has_) {
     if (has_)
-      ::new (&storage_.value) T(o.storage_.value);
+      std::construct_at(&storage_.value, o.storage_.value);
     else
-      ::new (&storage_.error) E(o.storage_.error);
+      std::construct_at(&storage_.error, o.storage_.error);
   }
   constexpr result(result&& o) noexcept : has_(o.has_) {
     if (has_)
-      ::new (&storage_.value) T(std::move(o.storage_.value));
+      std::construct_at(&storage_.value, std::move(o.storage_.value));
     else
-      ::new (&storage_.error) E(std::move(o.storage_.error));
+      std::construct_at(&storage_.error, std::move(o.storage_.error));
   }
   constexpr result& operator=(result o) noexcept {
     destroy();
     has_ = o.has_;
     if (has_)
-      ::new (&storage_.value) T(std::move(o.storage_.value));
+      std::construct_at(&storage_.value, std::move(o.storage_.value));
     else
-      ::new (&storage_.error) E(std::move(o.storage_.error));
+      std::construct_at(&storage_.error, std::move(o.storage_.error));
     return *this;
   }
   constexpr ~result() { destroy(); }
@@ -94,9 +95,9 @@ class [[nodiscard]] result {
  private:
   constexpr void destroy() noexcept {
     if (has_)
-      storage_.value.~T();
+      std::destroy_at(&storage_.value);
     else
-      storage_.error.~E();
+      std::destroy_at(&storage_.error);
   }
   union storage {
     constexpr storage() noexcept : dummy() {}
