@@ -1,0 +1,263 @@
+// Memory [DESIGN: "Allocation-aware"]: everything the session takes comes from the given
+// memory resource; at steady state a QoS 0 publish and every received message (QoS 0, 1, 2)
+// allocate nothing; a QoS 1/2 publish is one block, returned on completion; and every queue is
+// bounded, so a blocked transport and an application that keeps publishing meet would_block /
+// queue_full, not growth.
+//
+// The measured loops drive the session directly (no test peer, which allocates for its own
+// bookkeeping) and count both the counting resource and global operator new.
+#include <doctest/doctest.h>
+
+#include <array>
+#include <string>
+#include <vector>
+
+#include "support/counting_resource.hpp"
+#include "support/session_peer.hpp"
+
+using namespace tern;
+using namespace tern::test;
+
+namespace {
+using v = protocol_version;
+
+// Drives a session without allocating: everything written is dropped, events are discarded.
+struct direct {
+  direct(const session_config& c, std::pmr::memory_resource* memory) : s(c, memory) {}
+
+  void drain() {
+    while (s.poll_action()) {
+    }
+    while (auto e = s.poll_event()) ++events;
+    while (s.transmit_size() != 0) {
+      const std::size_t n = s.poll_transmit(slices);
+      std::size_t total = 0;
+      for (std::size_t i = 0; i < n; ++i) total += slices[i].size();
+      s.commit_transmit(total, now);
+      written += total;
+    }
+  }
+  void feed(const std::vector<std::byte>& bytes) {
+    s.handle_bytes(bytes, now);
+    drain();
+  }
+  void feed_zero_copy(const std::vector<std::byte>& bytes) {
+    const mutable_bytes space = s.receive_buffer();
+    std::memcpy(space.data(), bytes.data(), bytes.size());
+    s.handle_received(bytes.size(), now);
+    drain();
+  }
+  void connect(const std::vector<std::byte>& connack) {
+    (void)s.connect(now);
+    drain();
+    s.handle_transport_opened(now);
+    drain();
+    feed(connack);
+  }
+
+  tern::session s;
+  time_point now = epoch;
+  std::array<bytes_view, 16> slices{};
+  std::size_t events = 0;
+  std::size_t written = 0;
+};
+
+struct counts {
+  std::size_t resource = 0;
+  std::uint64_t global = 0;
+};
+
+template <class F>
+counts measure_allocations(counting_resource& r, F&& f) {
+  r.reset_counters();
+  allocation_scope scope;
+  f();
+  return {r.allocations(), scope.count()};
+}
+
+template <class P>
+std::vector<std::byte> bytes_of(const P& p, v version) {
+  const auto size = measure(p, version);
+  std::vector<std::byte> out(size.value().total);
+  write(p, version, *size, out.data());
+  return out;
+}
+
+session_config memory_config(v version) {
+  session_config c = test_config(version);
+  c.keep_alive = 30s;
+  c.topic_alias_maximum = 8;
+  return c;
+}
+}  // namespace
+
+TEST_CASE("memory: a QoS 0 publish and the received messages allocate nothing at steady state") {
+  const v version = each_version();
+  counting_resource r;
+  direct d(memory_config(version), &r);
+  d.connect(bytes_of(tern::connack{}, version));
+  REQUIRE(d.s.is_connected());
+
+  const std::string payload(200, 'p');
+  const tern::publish out = make_publish("out/topic", payload);
+  tern::publish in0 = make_publish("in/topic", payload);
+  const auto in0_bytes = bytes_of(in0, version);
+  std::vector<std::vector<std::byte>> in1, in2, rel;
+  for (std::uint16_t id = 1; id <= 8; ++id) {
+    tern::publish m = make_publish("in/topic", payload, qos::at_least_once);
+    m.packet_id = id;
+    in1.push_back(bytes_of(m, version));
+    m.q = qos::exactly_once;
+    in2.push_back(bytes_of(m, version));
+    rel.push_back(bytes_of(tern::pubrel{id, reason_code::success, {}}, version));
+  }
+  auto round = [&](int i) {
+    (void)d.s.publish(out, d.now);
+    d.drain();
+    d.feed(in0_bytes);
+    d.feed_zero_copy(in1[static_cast<std::size_t>(i % 8)]);
+    d.feed(in2[static_cast<std::size_t>(i % 8)]);
+    d.feed(rel[static_cast<std::size_t>(i % 8)]);
+  };
+  for (int i = 0; i < 50; ++i) round(i);  // warm-up: buffers reach their working size
+  const std::size_t events_before = d.events;
+  const counts c = measure_allocations(r, [&] {
+    for (int i = 0; i < 1000; ++i) round(i);
+  });
+  CHECK(c.resource == 0);
+  CHECK(c.global == 0);
+  CHECK(d.events - events_before == 4000);  // sent + three messages per round
+  CHECK(d.s.is_connected());
+}
+
+TEST_CASE("memory: a keep-alive round allocates nothing") {
+  counting_resource r;
+  direct d(memory_config(v::v5), &r);
+  d.connect(bytes_of(tern::connack{}, v::v5));
+  const auto pingresp = bytes_of(tern::pingresp{}, v::v5);
+  auto round = [&] {
+    d.now = *d.s.poll_timeout();
+    d.s.handle_timeout(d.now);
+    d.drain();
+    d.feed(pingresp);
+  };
+  for (int i = 0; i < 5; ++i) round();
+  const counts c = measure_allocations(r, [&] {
+    for (int i = 0; i < 100; ++i) round();
+  });
+  CHECK(c.resource == 0);
+  CHECK(c.global == 0);
+  CHECK(d.s.is_connected());
+}
+
+TEST_CASE("memory: a QoS 1 or 2 publish is one block from the resource, returned on completion") {
+  const v version = each_version();
+  counting_resource r;
+  direct d(memory_config(version), &r);
+  d.connect(bytes_of(tern::connack{}, version));
+  const std::string payload(100, 'p');
+  std::uint16_t next_id = 1;
+  auto round = [&] {
+    (void)d.s.publish(make_publish("t", payload, qos::at_least_once), d.now);
+    d.drain();
+    d.feed(bytes_of(tern::puback{next_id, reason_code::success, {}}, version));
+    (void)d.s.publish(make_publish("t", payload, qos::exactly_once), d.now);
+    d.drain();
+    const auto id2 = static_cast<std::uint16_t>(next_id + 1);
+    d.feed(bytes_of(tern::pubrec{id2, reason_code::success, {}}, version));
+    d.feed(bytes_of(tern::pubcomp{id2, reason_code::success, {}}, version));
+    next_id = static_cast<std::uint16_t>(next_id + 2);
+  };
+  for (int i = 0; i < 20; ++i) round();
+  const std::size_t in_use = r.bytes_in_use();
+  r.reset_counters();
+  for (int i = 0; i < 100; ++i) round();
+  CHECK(r.allocations() == 200);  // one per message
+  CHECK(r.deallocations() == 200);
+  CHECK(r.bytes_in_use() == in_use);
+  CHECK(r.bad_deallocations() == 0);
+  CHECK(d.s.inflight() == 0);
+}
+
+TEST_CASE("memory: all of the session's memory comes from its resource") {
+  const v version = each_version();
+  counting_resource r;
+  std::uint64_t global = 0;
+  {
+    const std::string payload(5000, 'p');
+    const auto connack = bytes_of(tern::connack{}, version);
+    tern::publish in = make_publish("in", payload, qos::exactly_once);
+    in.packet_id = 3;
+    const auto in_bytes = bytes_of(in, version);
+    const auto rel = bytes_of(tern::pubrel{3, reason_code::success, {}}, version);
+    const std::array<subscription, 1> subs{subscription{"a/#", {qos::exactly_once}}};
+    r.reset_counters();
+    allocation_scope scope;
+    {
+      direct d(memory_config(version), &r);
+      (void)d.s.publish(make_publish("queued", payload, qos::at_least_once), d.now);
+      d.connect(connack);
+      (void)d.s.subscribe(subs, d.now);
+      (void)d.s.publish(make_publish("t", payload, qos::exactly_once), d.now);
+      d.drain();
+      for (std::size_t i = 0; i < in_bytes.size(); ++i) {  // split: buffered by the session
+        d.s.handle_bytes(bytes_view(in_bytes.data() + i, 1), d.now);
+        d.drain();
+      }
+      d.feed(rel);
+      std::vector<std::byte> state(d.s.state_size());
+      d.s.save_state(state.data());
+      d.s.handle_transport_closed(d.now);
+      d.drain();
+      // The counting resource takes its blocks from the global heap: those are the session's.
+      global = scope.count() - 1 - r.allocations();  // - 1: the state vector above
+    }
+  }
+  CHECK(global == 0);
+  CHECK(r.allocations() > 0);
+  CHECK(r.bytes_in_use() == 0);  // and all of it is returned
+  CHECK(r.bad_deallocations() == 0);
+}
+
+TEST_CASE("memory: a blocked transport and an application that keeps publishing stay bounded") {
+  const v version = each_version();
+  counting_resource r;
+  session_config c = memory_config(version);
+  c.max_transmit_bytes = 64 * 1024;
+  c.max_queued_messages = 100;
+  c.max_queued_bytes = 1 << 20;
+  c.max_inflight = 10;
+  session_peer p(c, &r);
+  (void)p.connect_with();
+  p.blocked = true;
+  const std::string payload(1000, 'p');
+
+  std::size_t qos0 = 0, qos1 = 0;
+  errc last0{}, last1{};
+  for (int i = 0; i < 10'000; ++i) {
+    const auto a = p.s.publish(make_publish("t", payload), p.now);
+    if (a) ++qos0;
+    else last0 = a.error();
+    const auto b = p.s.publish(make_publish("t", payload, qos::at_least_once), p.now);
+    if (b) ++qos1;
+    else last1 = b.error();
+  }
+  CHECK(last0 == errc::would_block);
+  CHECK(last1 == errc::queue_full);
+  CHECK(p.s.transmit_size() <= c.max_transmit_bytes + 10 * 1100);  // QoS 0 bytes + the window
+  CHECK(p.s.inflight() == 10);
+  CHECK(p.s.queued() == 100);
+  CHECK(qos1 == 110);
+  CHECK(qos0 < 70);
+  CHECK(r.peak() < 512 * 1024);
+
+  // Once the transport drains, everything accepted goes out and publishing works again.
+  p.unblock();
+  std::size_t publishes = 0;
+  while (p.packets_waiting() != 0) {
+    (void)p.expect<tern::publish>();
+    ++publishes;
+  }
+  CHECK(publishes == qos0 + 10);
+  CHECK(p.s.publish(make_publish("t", payload), p.now).has_value());
+}
