@@ -425,6 +425,122 @@ def topic_files():
     return f
 
 
+# --- session seeds: programs for fuzz/session.cpp's interpreter ---------------------------------
+# Configuration bytes (fuzz/session_ops.hpp, read_config), then one byte per operation (its value
+# mod 24, see harness::run) followed by that operation's arguments (restart: a damage byte and a
+# u16 position for the damaged copy it tries to restore).
+
+OP = {"connect": 0, "opened": 1, "closed": 3, "feed": 4, "packet": 6, "publish": 9,
+      "subscribe": 11, "unsubscribe": 12, "ack": 13, "disconnect": 14, "reauth": 15, "write": 16,
+      "block": 18, "advance": 19, "deadline": 20, "idle": 21, "early": 22, "restart": 23}
+PKT = {"connack": 0, "publish": 1, "puback": 2, "pubrec": 3, "pubrel": 4, "pubcomp": 5,
+       "suback": 6, "unsuback": 7, "pingresp": 8, "auth": 10}
+
+
+def s_config(v5=True, manual_ack=False, resubscribe=True, republish=True, offline_qos0=False,
+             clean=1, keep_alive=0, auth=False, will=False, auto_write=True, inflight=6,
+             receive_max=6, queued=5, queued_bytes=4, in_aliases=0, out_aliases=0, ack_timeout=0,
+             max_packet=5, transmit=0, prompt_close=True, client=1, log=False, credentials=False):
+    b0 = (v5 | manual_ack << 1 | resubscribe << 2 | republish << 3 | offline_qos0 << 4)
+    b1 = clean | keep_alive << 2 | auth << 5 | will << 6 | auto_write << 7
+    b2 = inflight | receive_max << 3
+    b3 = queued | queued_bytes << 3 | in_aliases << 6
+    b4 = out_aliases | ack_timeout << 2 | max_packet << 4
+    b6 = client << 2 | credentials << 4 | prompt_close << 5 | log << 6
+    return bytes([b0, b1, b2, b3, b4, 0, b6, 0])
+
+
+def op(name, *args):
+    return bytes([OP[name]]) + bytes(args)
+
+
+def sess_raw(data):  # reader::raw: a length byte, then the bytes
+    return bytes([len(data)]) + data
+
+
+def pkt(kind, *fields, mode=0):  # a well-formed server packet fed with `mode`
+    return op("packet", mode, PKT[kind], *fields)
+
+
+def s_props(*pairs):  # (index into the op's allowed list, value byte)
+    return bytes([len(pairs)]) + b"".join(bytes([i, v]) for i, v in pairs)
+
+
+def publish_op(topic=1, q=1, payload=b"hello", retain=False, props=None):
+    flags = topic | q << 3 | retain << 5
+    out = op("publish", flags, len(payload)) + sess_raw(payload)
+    return out + (b"\x01" + props if props else b"\x00")
+
+
+def incoming(q=1, dup=False, pid=200, payload=b"data", props=b"\x00", mode=0):
+    head = bytes([PKT["publish"], q | dup << 2]) + (bytes([pid]) if q else b"")
+    return op("packet", mode) + head + bytes([len(payload)]) + sess_raw(payload) + props
+
+
+CONNACK = pkt("connack", 0, 0, 0)           # success, no session, no properties
+CONNACK_SP = pkt("connack", 1, 0, 0)        # session present
+START = op("connect") + op("opened") + CONNACK
+ACK_LAST = (0, 0, 0)                        # id: the client's first recent id; success; no props
+
+
+def session_files():
+    f = {}
+    for v5, tag in ((True, "v5"), (False, "v311")):
+        c = s_config(v5=v5, log=True)
+        f["qos0_publish_" + tag] = c + START + publish_op(q=0)
+        f["qos1_round_" + tag] = c + START + publish_op(q=1) + pkt("puback", *ACK_LAST)
+        f["qos2_round_" + tag] = (c + START + publish_op(q=2) + pkt("pubrec", *ACK_LAST)
+                                  + pkt("pubcomp", *ACK_LAST))
+        f["incoming_qos012_" + tag] = (c + START + incoming(0) + incoming(1) + incoming(2)
+                                       + incoming(2, dup=True) + pkt("pubrel", 0, 0, 0))
+        f["subscribe_unsubscribe_" + tag] = (
+            c + START + op("subscribe", 1, 1, 1, 0) + pkt("suback", 0, 0, 1, 0)
+            + op("unsubscribe", 0, 0, 1, 0) + pkt("unsuback", 0, 0, 0, 0))
+        f["reconnect_session_present_" + tag] = (
+            c + START + publish_op(q=1) + publish_op(q=2) + op("closed") + op("deadline")
+            + op("opened") + CONNACK_SP + pkt("puback", 0, 0, 0) + pkt("pubrec", 1, 0, 0)
+            + pkt("pubcomp", 1, 0, 0))
+        f["reconnect_session_lost_" + tag] = (
+            c + START + publish_op(q=1) + publish_op(q=2) + pkt("pubrec", 1, 0, 0)
+            + op("closed") + op("deadline") + op("opened") + CONNACK + pkt("puback", 2, 0, 0))
+        f["keepalive_" + tag] = (s_config(v5=v5, keep_alive=1) + START + op("advance", 3)
+                                 + pkt("pingresp") + op("advance", 3) + op("advance", 3)
+                                 + op("deadline"))
+        f["restart_" + tag] = (c + START + op("block") + publish_op(q=1) + publish_op(q=2)
+                               + op("subscribe", 0, 0, 0, 0) + op("restart", 3, 0, 9)
+                               + op("connect") + op("opened") + CONNACK_SP
+                               + pkt("pubrec", 1, 0, 0))
+        f["manual_ack_" + tag] = (s_config(v5=v5, manual_ack=True) + START + incoming(1)
+                                  + incoming(2, pid=201) + op("ack", 0, 0, 0, 0)
+                                  + op("ack", 1, 0, 0, 0) + pkt("pubrel", 1, 0, 0))
+        f["offline_qos0_" + tag] = (s_config(v5=v5, offline_qos0=True) + publish_op(q=0)
+                                    + publish_op(q=1) + START)
+        f["partial_writes_" + tag] = (
+            s_config(v5=v5, auto_write=False) + op("connect") + op("opened") + op("write", 5)
+            + op("write", 255) + pkt("connack", 0, 0, 0, mode=1)
+            + publish_op(q=1, payload=b"x" * 40)
+            + op("write", 3) + op("write", 0) + op("write", 255)
+            + pkt("puback", 0, 0, 0, mode=4) + incoming(1, mode=2 | 4 << 3) + op("write", 255))
+        f["disconnect_" + tag] = c + START + publish_op(q=1) + op("disconnect", 0, 0)
+        f["timeouts_" + tag] = (s_config(v5=v5, ack_timeout=1, auto_write=True) + START
+                                + publish_op(q=1) + op("advance", 4) + op("deadline")
+                                + op("opened") + op("idle", 0x10, 0) + op("deadline"))
+    v5 = s_config()
+    # 5.0 only: CONNACK properties (Receive Maximum 2, Topic Alias Maximum 2), topic aliases,
+    # server DISCONNECT with a Server Reference, enhanced authentication.
+    f["window_aliases_v5"] = (
+        s_config(out_aliases=3) + op("connect") + op("opened")
+        + pkt("connack", 0, 0, 2, 0, 2, 4, 2) + publish_op(q=1) + publish_op(q=1)
+        + publish_op(q=1) + publish_op(q=0) + pkt("puback", 0, 0, 0) + pkt("puback", 1, 0, 0))
+    f["server_disconnect_v5"] = (v5 + START + pkt("auth", 0, 0x80, 2, 0, 0, 1, 0)
+                                 + op("deadline") + op("opened") + CONNACK)
+    f["auth_v5"] = (s_config(auth=True, log=True, credentials=True) + op("connect") + op("opened")
+                    + pkt("auth", 1, 0x80, 2, 0, 1, 2, 3) + pkt("connack", 0, 0, 1, 11, 1)
+                    + op("reauth") + pkt("auth", 1, 0, 1, 0, 1))
+    f["large_payload_v5"] = v5 + START + op("publish", 1 | 1 << 3, 201) + b"\x00"
+    return f
+
+
 def write_dir(target, files):
     d = os.path.join(CORPUS, target)
     os.makedirs(d, exist_ok=True)
@@ -441,6 +557,7 @@ def main():
     n += write_dir("fuzz_decode_v5", decode_files(5))
     n += write_dir("fuzz_roundtrip", roundtrip_files())
     n += write_dir("fuzz_topic_match", topic_files())
+    n += write_dir("fuzz_session", session_files())
     print("wrote %d seeds under %s" % (n, os.path.relpath(CORPUS)))
     return 0
 
