@@ -29,6 +29,12 @@ check("core/include/tern/*.hpp" "core/include/" core/CMakeLists.txt core/meson.b
 check("core/src/*.cpp" "core/" core/CMakeLists.txt core/meson.build)
 check("core/src/*.hpp" "core/" core/CMakeLists.txt core/meson.build)
 check("tests/unit/*.cpp" "tests/" tests/CMakeLists.txt tests/meson.build)
+check("adapters/include/tern/*.hpp" "adapters/include/" adapters/CMakeLists.txt adapters/meson.build)
+check("adapters/include/tern/net/*.hpp" "adapters/include/" adapters/CMakeLists.txt adapters/meson.build)
+check("adapters/net/*.cpp" "adapters/" adapters/CMakeLists.txt adapters/meson.build)
+check("adapters/client/*.cpp" "adapters/" adapters/CMakeLists.txt adapters/meson.build)
+check("tests/adapters/*.cpp" "tests/" tests/CMakeLists.txt tests/meson.build)
+check("tests/integration/*.cpp" "tests/" tests/CMakeLists.txt tests/meson.build)
 check("examples/*.cpp" "examples/" examples/CMakeLists.txt examples/meson.build)
 
 if(problems)
