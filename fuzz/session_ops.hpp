@@ -6,7 +6,6 @@
 
 #include <algorithm>
 #include <chrono>
-#include <cstdlib>
 #include <cstring>
 #include <map>
 #include <string>
@@ -17,13 +16,6 @@
 namespace tern::fuzz {
 
 using namespace std::chrono_literals;
-
-// TERN_FUZZ_TOLERATE=tag,tag skips the checks of known findings with those tags (fuzz/README.md),
-// so that a campaign can go past them; by default every check is strict.
-inline bool tolerate(const char* tag) {
-  static const char* const list = std::getenv("TERN_FUZZ_TOLERATE");
-  return list != nullptr && std::strstr(list, tag) != nullptr;
-}
 
 // Reads choices from the fuzz input; past the end every read returns 0.
 class reader {
@@ -147,9 +139,6 @@ inline harness_options read_config(reader& r, fuzz_authenticator& auth) {
   c.max_outgoing_topic_aliases = aliases[b4 & 3];
   c.ack_timeout = acks[(b4 >> 2) & 3];
   c.maximum_packet_size = max_packet[(b4 >> 4) & 7];
-  // The known up-front allocation of an announced Remaining Length (up to 256 MiB, zeroed) makes
-  // runs time out: a campaign that tolerates it caps what may be announced instead.
-  if (c.maximum_packet_size == 0 && tolerate("rbuf-upfront")) c.maximum_packet_size = 1u << 20;
   c.request_problem_information = !(b4 & 128);
   c.max_transmit_bytes = transmit[b5 & 3];
   c.connect_timeout = timeouts[(b5 >> 2) & 3];
@@ -491,8 +480,6 @@ inline publish_choice read_publish(reader& r, std::uint32_t serial) {
   }
   c.p.payload = c.payload;
   if (r.byte() & 1) add_props(r, c.props, allowed_props);
-  if (tolerate("publish-subid"))
-    std::erase_if(c.props, [](property x) { return x.id == property_id::subscription_identifier; });
   c.p.props = c.props;
   return c;
 }
@@ -551,7 +538,7 @@ struct usage {
 inline std::size_t memory_bound(const session_config& cfg, const usage& u) {
   const std::size_t maxp =
       cfg.maximum_packet_size ? cfg.maximum_packet_size : max_packet_size_limit;
-  const std::size_t arrived = tolerate("rbuf-upfront") ? maxp : 2 * u.fed_total + (64u << 10);
+  const std::size_t arrived = 2 * u.fed_total + (64u << 10);
   const std::size_t packet_in = std::min<std::size_t>(maxp, arrived);
   const std::size_t topic_max = std::min<std::size_t>(packet_in, 65'540);
   const std::size_t window = std::max<std::size_t>(cfg.max_inflight, 1);
