@@ -56,10 +56,16 @@ class ring {
     back().~T();
     --size_;
   }
-  // Removes element i, keeping the order of the rest.
+  // Removes element i, keeping the order of the rest; moves whichever side is shorter (acks
+  // and sends mostly take elements near the front).
   void erase(std::size_t i) noexcept {
-    for (std::size_t j = i; j + 1 < size_; ++j) (*this)[j] = std::move((*this)[j + 1]);
-    pop_back();
+    if (i < size_ / 2) {
+      for (std::size_t j = i; j > 0; --j) (*this)[j] = std::move((*this)[j - 1]);
+      pop_front();
+    } else {
+      for (std::size_t j = i; j + 1 < size_; ++j) (*this)[j] = std::move((*this)[j + 1]);
+      pop_back();
+    }
   }
   void clear() noexcept {
     while (size_ != 0) pop_front();

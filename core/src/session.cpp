@@ -238,6 +238,8 @@ std::size_t session::poll_transmit(std::span<bytes_view> slices) const noexcept 
 
 void session::commit_transmit(std::size_t bytes, time_point now) {
   impl_->consume(bytes, monotonic(impl_->last_now, now));
+  // QoS 0 messages held back by max_transmit_bytes go as soon as there is room again.
+  if (impl_->pending_qos0 != 0) impl_->fill_window(impl_->last_now);
 }
 
 std::size_t session::transmit_size() const noexcept { return impl_->tsize; }

@@ -162,6 +162,7 @@ struct session::impl {
   detail::ring<detail::stored_message*> inflight;
   detail::ring<detail::stored_message*> pending;
   std::size_t pending_bytes = 0;
+  std::size_t pending_qos0 = 0;  // QoS 0 messages among them (a new one must queue behind)
   std::size_t window_used = 0;  // inflight messages sent on this connection
   std::uint16_t last_packet_id = 0;
   message_id next_message_id = 1;
@@ -215,6 +216,11 @@ struct session::impl {
                  time_point now);
   void on_pubcomp(std::uint16_t id, reason_code code, const properties& props, time_point now);
   void fill_window(time_point now);
+  bool transmit_full(std::size_t more) const noexcept {
+    return tsize != 0 && tsize + more > cfg.max_transmit_bytes;
+  }
+  void queue_pending(detail::stored_message* m) noexcept;
+  detail::stored_message* take_pending(std::size_t i) noexcept;
   std::optional<reason_code> over_limits(const detail::stored_message& m) const noexcept;
   void send_stored(detail::stored_message* m, time_point now);
   void resume_inflight(bool session_present, time_point now);

@@ -209,6 +209,7 @@ result<void, errc> session::restore_state(bytes_view saved) {
     s.pending.pop_front();
   }
   s.pending_bytes = 0;
+  s.pending_qos0 = 0;
   for (stored_message* m : loaded) {
     // restore_state() is not told the time: the message starts aging at connect() (the time
     // spent on disk is unknown).
@@ -216,8 +217,7 @@ result<void, errc> session::restore_state(bytes_view saved) {
     m->restored = true;
     detail::locate_stored_fields(*m, s.cfg.version);
     if (m->at == stored_message::stage::pending) {
-      s.pending.push_back(m);
-      s.pending_bytes += m->size;
+      s.queue_pending(m);
     } else {
       s.inflight.push_back(m);
     }

@@ -115,19 +115,23 @@ result<message_id, errc> session::impl::publish(const tern::publish& msg, time_p
   if (size->total > limits.maximum_packet_size) return unexpected{errc::packet_too_large};
 
   const bool connected = st == session_state::connected;
-  if (msg.q == qos::at_most_once && connected) {
-    if (tsize + size->total > cfg.max_transmit_bytes) return unexpected{errc::would_block};
+  // Messages of one QoS leave in the order they were published: a QoS 0 message goes straight
+  // out unless an older QoS 0 still waits (queued offline, or behind the transmit limit).
+  if (msg.q == qos::at_most_once && connected && pending_qos0 == 0) {
+    if (transmit_full(size->total)) return unexpected{errc::would_block};
     const message_id id = next_message_id++;
     if (!send_qos0_with_alias(canonical)) write(canonical, cfg.version, *size, reserve_owned(size->total));
     end_packet();
     push_marker(detail::segment::kind::qos0_sent, id);
     return id;
   }
-  if (msg.q == qos::at_most_once && !cfg.queue_qos0_while_offline)
+  if (msg.q == qos::at_most_once && !connected && !cfg.queue_qos0_while_offline)
     return unexpected{errc::not_connected};
 
   // Everything else is stored: QoS 1/2 until acknowledged, QoS 0 until a connection exists.
-  const bool must_queue = !connected || !pending.empty() || window_used >= window_limit();
+  const bool must_queue = !connected || window_used >= window_limit() ||
+                         (msg.q == qos::at_most_once ? pending_qos0 != 0
+                                                     : pending.size() != pending_qos0);
   if (must_queue && (pending.size() >= cfg.max_queued_messages ||
                      pending_bytes + size->total > cfg.max_queued_bytes)) {
     // Dropping is pointless when the message could never fit: lose nothing then.
@@ -136,9 +140,7 @@ result<message_id, errc> session::impl::publish(const tern::publish& msg, time_p
       return unexpected{errc::queue_full};
     while (!pending.empty() && (pending.size() >= cfg.max_queued_messages ||
                                 pending_bytes + size->total > cfg.max_queued_bytes)) {
-      stored_message* oldest = pending.front();
-      pending.pop_front();
-      pending_bytes -= oldest->size;
+      stored_message* oldest = take_pending(0);
       complete(oldest, publish_outcome::dropped, reason_code::success, {}, false);
     }
     if (pending_bytes + size->total > cfg.max_queued_bytes) return unexpected{errc::queue_full};
@@ -154,8 +156,7 @@ result<message_id, errc> session::impl::publish(const tern::publish& msg, time_p
   locate_stored_fields(*m, cfg.version);
 
   if (must_queue) {
-    pending.push_back(m);
-    pending_bytes += m->size;
+    queue_pending(m);
   } else {
     send_stored(m, now);
   }
@@ -222,12 +223,17 @@ void session::impl::fill_window(time_point now) {
     }
     send_stored(m, now);
   }
-  while (!pending.empty()) {
-    stored_message* m = pending.front();
-    if (m->q != qos::at_most_once && window_used >= window_limit()) break;
-    if (m->q == qos::at_most_once && tsize + m->size > cfg.max_transmit_bytes) break;
-    pending.pop_front();
-    pending_bytes -= m->size;
+  // A QoS 1/2 message blocked by the window does not hold back the QoS 0 ones behind it: the
+  // order is kept within each QoS, as for an ordered topic [MQTT 4.6].
+  for (std::size_t i = 0; i < pending.size();) {
+    stored_message* m = pending[i];
+    if (m->q != qos::at_most_once && window_used >= window_limit()) {
+      if (pending_qos0 == 0) break;
+      ++i;
+      continue;
+    }
+    if (m->q == qos::at_most_once && transmit_full(m->size)) break;
+    (void)take_pending(i);
     if (m->expiry_offset != 0) {  // age the Message Expiry Interval locally [MQTT 3.3.2.3.3]
       const auto waited = std::chrono::duration_cast<std::chrono::seconds>(now - m->queued_at);
       const auto left = static_cast<std::int64_t>(m->expiry) - waited.count();
@@ -243,6 +249,21 @@ void session::impl::fill_window(time_point now) {
     }
     send_stored(m, now);
   }
+}
+
+void session::impl::queue_pending(stored_message* m) noexcept {
+  pending.push_back(m);
+  pending_bytes += m->size;
+  if (m->q == qos::at_most_once) ++pending_qos0;
+}
+
+stored_message* session::impl::take_pending(std::size_t i) noexcept {
+  stored_message* m = pending[i];
+  if (i == 0) pending.pop_front();
+  else pending.erase(i);
+  pending_bytes -= m->size;
+  if (m->q == qos::at_most_once) --pending_qos0;
+  return m;
 }
 
 void session::impl::on_puback(std::uint16_t id, reason_code code, const properties& props,

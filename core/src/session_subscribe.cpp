@@ -29,7 +29,7 @@ result<std::uint16_t, errc> session::impl::subscribe(std::span<const subscriptio
   const auto size = measure(request, cfg.version);
   if (!size) return unexpected{size.error()};
   if (size->total > limits.maximum_packet_size) return unexpected{errc::packet_too_large};
-  if (tsize + size->total > cfg.max_transmit_bytes) return unexpected{errc::would_block};
+  if (transmit_full(size->total)) return unexpected{errc::would_block};
   request.packet_id = allocate_packet_id();
   if (request.packet_id == 0) return unexpected{errc::packet_ids_exhausted};
 
@@ -50,7 +50,7 @@ result<std::uint16_t, errc> session::impl::unsubscribe(std::span<const std::stri
   const auto size = measure(request, cfg.version);
   if (!size) return unexpected{size.error()};
   if (size->total > limits.maximum_packet_size) return unexpected{errc::packet_too_large};
-  if (tsize + size->total > cfg.max_transmit_bytes) return unexpected{errc::would_block};
+  if (transmit_full(size->total)) return unexpected{errc::would_block};
   request.packet_id = allocate_packet_id();
   if (request.packet_id == 0) return unexpected{errc::packet_ids_exhausted};
 

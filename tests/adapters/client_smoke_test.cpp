@@ -208,8 +208,8 @@ TEST_CASE("client smoke: loop_start with four threads publishing at once") {
   CHECK(published == threads * per_thread);
   REQUIRE(rs.wait([&] { return rs.messages.size() == threads * per_thread; }, 10s));
   {
-    // Each thread's messages of one QoS arrive in the order it published them. (QoS 0 may
-    // overtake QoS 1 messages waiting for the in-flight window.)
+    // Each thread's messages of one QoS arrive in the order it published them. (The client
+    // sends in publish order; the broker may deliver QoS 0 ahead of QoS 1 it holds back.)
     const std::lock_guard<std::mutex> lock(rs.mu);
     std::vector<int> next(threads * 2, 0);
     std::set<std::string> unique;

@@ -503,3 +503,70 @@ TEST_CASE("qos out: messages lost with the broker's session are reported in publ
   for (auto& e : p.take_events()) reported.push_back(std::get<ev_completed>(e).id);
   CHECK(reported == ids);
 }
+
+TEST_CASE(
+    "qos out: the order is kept within each QoS; QoS 0 is not held back by the window "
+    "[MQTT 4.6]") {
+  for (const v version : {v::v3_1_1, v::v5}) {
+    CAPTURE(version);
+    session_config c = qos_config(version);
+    c.max_inflight = 1;
+    c.queue_qos0_while_offline = true;
+    session_peer p(c);
+    // Queued while offline, in this order: QoS 0 "a", QoS 1 "1", QoS 1 "2", QoS 0 "b".
+    (void)p.s.publish(make_publish("t", "a"), p.now);
+    (void)p.s.publish(make_publish("t", "1", qos::at_least_once), p.now);
+    (void)p.s.publish(make_publish("t", "2", qos::at_least_once), p.now);
+    (void)p.s.publish(make_publish("t", "b"), p.now);
+    CHECK(p.s.queued() == 4);
+    (void)p.connect_with();
+    // The window takes "1"; "2" waits for it, the QoS 0 messages do not.
+    CHECK(str(as_chars(p.expect<tern::publish>()->payload)) == "a");
+    const auto one = p.expect<tern::publish>();
+    CHECK(str(as_chars(one->payload)) == "1");
+    CHECK(str(as_chars(p.expect<tern::publish>()->payload)) == "b");
+    p.expect_nothing();
+    CHECK(p.s.queued() == 1);
+    // A new QoS 0 goes straight out past the waiting QoS 1 (none of its own QoS is older) ...
+    (void)p.publish("t", "c", qos::at_most_once);
+    CHECK(str(as_chars(p.expect<tern::publish>()->payload)) == "c");
+    // ... and a new QoS 1 queues behind "2".
+    (void)p.publish("t", "3", qos::at_least_once);
+    CHECK(p.s.queued() == 2);
+    p.reply(ack_for<puback>(one->packet_id));
+    (void)p.expect_event<ev_completed>();
+    const auto two = p.expect<tern::publish>();
+    CHECK(str(as_chars(two->payload)) == "2");
+    p.expect_nothing();
+    p.reply(ack_for<puback>(two->packet_id));
+    (void)p.expect_event<ev_completed>();
+    CHECK(str(as_chars(p.expect<tern::publish>()->payload)) == "3");
+    CHECK(p.s.queued() == 0);
+  }
+}
+
+TEST_CASE("qos out: a QoS 0 message queues behind an older QoS 0 held by the transmit limit") {
+  session_config c = qos_config(v::v5);
+  c.max_transmit_bytes = 64;
+  c.queue_qos0_while_offline = true;
+  session_peer p(c);
+  const std::string big(100, 'x');
+  (void)p.s.publish(make_publish("t", big), p.now);  // offline: queued
+  (void)p.s.publish(make_publish("t", "small"), p.now);
+  p.start();
+  (void)p.expect<tern::connect>();
+  p.blocked = true;
+  p.reply(tern::connack{});
+  (void)p.expect_event<ev_connected>();
+  // A message larger than the limit goes when nothing else waits (it could never go
+  // otherwise); "small" waits until it is written, and a newer QoS 0 message waits behind it.
+  CHECK(p.s.queued() == 1);
+  REQUIRE(p.s.publish(make_publish("t", "newer"), p.now).has_value());
+  CHECK(p.s.queued() == 2);
+  p.unblock();
+  CHECK(str(as_chars(p.expect<tern::publish>()->payload)) == big);
+  CHECK(str(as_chars(p.expect<tern::publish>()->payload)) == "small");
+  CHECK(str(as_chars(p.expect<tern::publish>()->payload)) == "newer");
+  CHECK(p.s.queued() == 0);
+  p.expect_nothing();
+}

@@ -68,7 +68,9 @@ struct session_config {
   std::size_t max_queued_bytes = 16u << 20;
   queue_full_policy when_queue_full = queue_full_policy::reject;
   bool queue_qos0_while_offline = false;   // otherwise QoS 0 publish while offline fails
-  std::size_t max_transmit_bytes = 4u << 20;  // unwritten bytes before publish() would block
+  // Unwritten bytes before publish() / subscribe() report would_block; a packet larger than
+  // this is still taken when nothing waits to be written (it could never go otherwise).
+  std::size_t max_transmit_bytes = 4u << 20;
   std::uint16_t max_outgoing_topic_aliases = 16;  // 0: never send topic aliases
 
   // ---- Behaviour -------------------------------------------------------------------------
