@@ -35,6 +35,10 @@ check("adapters/net/*.cpp" "adapters/" adapters/CMakeLists.txt adapters/meson.bu
 check("adapters/client/*.cpp" "adapters/" adapters/CMakeLists.txt adapters/meson.build)
 check("tests/adapters/*.cpp" "tests/" tests/CMakeLists.txt tests/meson.build)
 check("tests/integration/*.cpp" "tests/" tests/CMakeLists.txt tests/meson.build)
+check("cli/*.cpp" "cli/" cli/CMakeLists.txt cli/meson.build)
+check("cli/*.hpp" "cli/" cli/CMakeLists.txt cli/meson.build)
+check("tests/cli/*.cpp" "tests/" tests/CMakeLists.txt tests/meson.build)
+check("tests/cli/*.sh" "tests/" tests/CMakeLists.txt tests/meson.build)
 check("examples/*.cpp" "examples/" examples/CMakeLists.txt examples/meson.build)
 
 if(problems)
