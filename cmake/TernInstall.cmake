@@ -1,5 +1,6 @@
-# Install rules: headers, the library, CMake package files (find_package(tern) → tern::core) and
-# a relocatable pkg-config file (tern.pc).
+# Install rules: headers, the libraries, CMake package files (find_package(tern) → tern::core,
+# and tern::net / tern::client when the adapters are built) and relocatable pkg-config files
+# (tern.pc; tern-client.pc with the adapters).
 
 include(GNUInstallDirs)
 include(CMakePackageConfigHelpers)
@@ -9,7 +10,13 @@ set(TERN_INSTALL_CMAKEDIR "${CMAKE_INSTALL_LIBDIR}/cmake/tern"
 set(TERN_INSTALL_PKGCONFIGDIR "${CMAKE_INSTALL_LIBDIR}/pkgconfig"
     CACHE STRING "Where tern.pc is installed, relative to the prefix")
 
-install(TARGETS tern_core
+set(_tern_install_targets tern_core)
+set(TERN_WITH_ADAPTERS OFF)
+if(TARGET tern_net AND TARGET tern_client)
+  list(APPEND _tern_install_targets tern_net tern_client)
+  set(TERN_WITH_ADAPTERS ON)
+endif()
+install(TARGETS ${_tern_install_targets}
   EXPORT ternTargets
   ARCHIVE DESTINATION ${CMAKE_INSTALL_LIBDIR}
   LIBRARY DESTINATION ${CMAKE_INSTALL_LIBDIR}
@@ -52,3 +59,20 @@ _tern_pc_path(TERN_PC_INCLUDEDIR "${CMAKE_INSTALL_INCLUDEDIR}")
 _tern_pc_path(TERN_PC_LIBDIR "${CMAKE_INSTALL_LIBDIR}")
 configure_file(${PROJECT_SOURCE_DIR}/cmake/tern.pc.in ${PROJECT_BINARY_DIR}/tern.pc @ONLY)
 install(FILES ${PROJECT_BINARY_DIR}/tern.pc DESTINATION ${TERN_INSTALL_PKGCONFIGDIR})
+
+if(TERN_WITH_ADAPTERS)
+  # Static libraries carry no record of what they need: their users link it themselves.
+  # (Debian's wslay has no pkg-config file, hence -lwslay.)
+  if(BUILD_SHARED_LIBS)
+    set(TERN_PC_PRIVATE ".private")
+    set(TERN_PC_CLIENT_LIBS "")
+    set(TERN_PC_CLIENT_PRIVATE_LIBS "-lwslay -pthread")
+  else()
+    set(TERN_PC_PRIVATE "")
+    set(TERN_PC_CLIENT_LIBS "-lwslay -pthread")
+    set(TERN_PC_CLIENT_PRIVATE_LIBS "")
+  endif()
+  configure_file(${PROJECT_SOURCE_DIR}/cmake/tern-client.pc.in ${PROJECT_BINARY_DIR}/tern-client.pc
+                 @ONLY)
+  install(FILES ${PROJECT_BINARY_DIR}/tern-client.pc DESTINATION ${TERN_INSTALL_PKGCONFIGDIR})
+endif()

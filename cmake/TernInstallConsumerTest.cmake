@@ -2,7 +2,8 @@
 #
 # Installs the Tern build tree BUILD_DIR into WORK_DIR/prefix, then builds CONSUMER_DIR (a tiny
 # user project) against it twice: with find_package(tern) and with `pkg-config --cflags --libs
-# tern`. Both programs must run and exit 0. FLAGS carries sanitizer/coverage flags the installed
+# tern`. Both programs must run and exit 0. With ADAPTERS=ON the same goes for a client program
+# (tern::client, and `pkg-config tern-client`). FLAGS carries sanitizer/coverage flags the installed
 # library was built with (a consumer must link their runtimes too).
 
 foreach(var BUILD_DIR WORK_DIR CONSUMER_DIR GENERATOR CXX)
@@ -35,6 +36,12 @@ run("configure consumer" ${CMAKE_COMMAND} -S "${CONSUMER_DIR}" -B "${WORK_DIR}/c
     "-DCMAKE_CXX_FLAGS=${FLAGS}" "-DCMAKE_EXE_LINKER_FLAGS=${FLAGS}")
 run("build consumer" ${CMAKE_COMMAND} --build "${WORK_DIR}/cmake-build")
 run("run consumer (cmake)" "${WORK_DIR}/cmake-build/consumer")
+if(ADAPTERS)
+  if(NOT EXISTS "${WORK_DIR}/cmake-build/client_consumer")
+    message(FATAL_ERROR "install_consumer: the installed package has no tern::client")
+  endif()
+  run("run client consumer (cmake)" "${WORK_DIR}/cmake-build/client_consumer")
+endif()
 
 # 2. pkg-config, the way a Makefile user would.
 if(NOT PKG_CONFIG)
@@ -59,3 +66,17 @@ separate_arguments(extra_flags UNIX_COMMAND "${FLAGS}")
 run("compile consumer (pkg-config)" "${CXX}" -std=c++20 ${extra_flags}
     "${CONSUMER_DIR}/main.cpp" ${pc_flags} -o "${WORK_DIR}/consumer-pc")
 run("run consumer (pkg-config)" "${WORK_DIR}/consumer-pc")
+
+if(ADAPTERS)
+  execute_process(COMMAND "${PKG_CONFIG}" --cflags --libs tern-client
+                  OUTPUT_VARIABLE pc_client_flags OUTPUT_STRIP_TRAILING_WHITESPACE
+                  RESULT_VARIABLE rc)
+  if(NOT rc EQUAL 0)
+    message(FATAL_ERROR "install_consumer: pkg-config --cflags --libs tern-client failed (${rc})")
+  endif()
+  message(STATUS "pkg-config --cflags --libs tern-client: ${pc_client_flags}")
+  separate_arguments(pc_client_flags UNIX_COMMAND "${pc_client_flags}")
+  run("compile client consumer (pkg-config)" "${CXX}" -std=c++20 ${extra_flags}
+      "${CONSUMER_DIR}/client_main.cpp" ${pc_client_flags} -o "${WORK_DIR}/client-consumer-pc")
+  run("run client consumer (pkg-config)" "${WORK_DIR}/client-consumer-pc")
+endif()

@@ -520,6 +520,23 @@ std::error_code client::disconnect(reason_code code, const property_list& proper
   return {};
 }
 
+std::error_code client::reauthenticate() {
+  impl& m = *impl_;
+  {
+    const std::lock_guard<std::mutex> lock(m.mu);
+    if (!m.sess) return make_error_code(errc::not_connected);
+    if (auto r = m.sess->reauthenticate(now()); !r) return make_error_code(r.error());
+  }
+  m.wake();
+  m.sync_socket();
+  return {};
+}
+
+std::string client::last_error_message() const {
+  const std::lock_guard<std::mutex> lock(impl_->mu);
+  return impl_->last_error_text;
+}
+
 bool client::is_connected() const {
   const std::lock_guard<std::mutex> lock(impl_->mu);
   return impl_->sess && impl_->sess->is_connected();

@@ -151,6 +151,7 @@ struct client::impl {
   std::uint64_t generation = 0;    // counts transports opened, to tell reused fds apart
   std::uint64_t failures = 0;      // counts transport failures, to report them from a turn
   std::error_code last_error;      // of the last transport failure
+  std::string last_error_text;     // and the failing layer's own words for it
   bool read_pending = false;       // the last read filled the buffer: read again soon
   bool pending_open = false;       // connect_async() left an open_transport for the loop
   bool open_reported = false;      // handle_transport_opened() given for the current transport

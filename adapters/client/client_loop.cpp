@@ -192,8 +192,10 @@ void client::impl::transport_opened() {
 void client::impl::transport_failed(std::error_code ec) {
   ++failures;
   last_error = ec;
+  last_error_text = conn.last_error_message();
   log(attempt_connected ? log_level::warning : log_level::notice,
-      (attempt_connected ? "connection lost: " : "connection failed: ") + ec.message());
+      (attempt_connected ? "connection lost: " : "connection failed: ") + ec.message() +
+          (last_error_text.empty() ? "" : " (" + last_error_text + ")"));
   conn.close();
   sess->handle_transport_closed(now());
 }

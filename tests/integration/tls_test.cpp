@@ -53,6 +53,11 @@ void expect_refused(client& c, recorder& r, std::uint16_t port, const std::strin
                 "the message should name the reason (" << words << ")");
   CHECK_FALSE(c.is_connected());
   CHECK(c.socket() == -1);
+  // OpenSSL's own words (the verification error) are kept for the application.
+  const std::string detail = c.last_error_message();
+  CAPTURE(detail);
+  CHECK_FALSE(detail.empty());
+  CHECK(lower(detail).find("certificate") != std::string::npos);
   const std::string logs = r.all_logs();
   CHECK_MESSAGE(lower(logs).find(words) != std::string::npos,
                 "the log should name the reason (" << words << "):\n" << logs);

@@ -173,6 +173,13 @@ class client {
   std::error_code disconnect(reason_code code = reason_code::normal_disconnection,
                              const property_list& properties = {});
   bool is_connected() const;
+  // MQTT 5.0 re-authentication (AUTH, reason Re-authenticate) through the authenticator set in
+  // session_options().auth; the outcome arrives like the first exchange (a failure ends the
+  // connection with the broker's reason code).
+  std::error_code reauthenticate();
+  // The transport's own words for the last connection failure (OpenSSL's verification error,
+  // a proxy's reply, a refused WebSocket upgrade's HTTP status); empty when it had none.
+  std::string last_error_message() const;
 
   // ---- running ----------------------------------------------------------------------------
   std::error_code loop(std::chrono::milliseconds timeout = std::chrono::seconds(1));
