@@ -165,6 +165,10 @@ struct session::impl {
   std::size_t pending_qos0 = 0;  // QoS 0 messages among them (a new one must queue behind)
   std::size_t window_used = 0;  // inflight messages sent on this connection
   std::uint16_t last_packet_id = 0;
+  // Every packet id in use is <= last_packet_id: the next one is free without a search. False
+  // after the ids wrap around (or a restore) until a search finds it true again.
+  bool ids_below_last = true;
+  std::size_t unsent_inflight = 0;  // inflight messages not (re)sent on this connection yet
   message_id next_message_id = 1;
   std::pmr::vector<detail::alias_entry> out_aliases;
   std::uint64_t alias_clock = 0;
@@ -216,6 +220,8 @@ struct session::impl {
                  time_point now);
   void on_pubcomp(std::uint16_t id, reason_code code, const properties& props, time_point now);
   void fill_window(time_point now);
+  void recount_unsent() noexcept;
+  detail::stored_message* take_inflight(std::size_t i) noexcept;
   bool transmit_full(std::size_t more) const noexcept {
     return tsize != 0 && tsize + more > cfg.max_transmit_bytes;
   }

@@ -225,6 +225,8 @@ result<void, errc> session::restore_state(bytes_view saved) {
   s.qos2_in = std::move(incoming);
   s.active_subscriptions = std::move(subs);
   s.last_packet_id = last_packet_id;
+  s.ids_below_last = false;  // the restored ids may lie anywhere: the next allocation checks
+  s.recount_unsent();
   s.next_message_id = next_message_id == 0 ? 1 : next_message_id;
   s.resume_next = s.cfg.clean_start != clean_start_policy::always;
   return {};

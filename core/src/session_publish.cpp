@@ -75,11 +75,37 @@ bool session::impl::packet_id_in_use(std::uint16_t id) const noexcept {
 }
 
 std::uint16_t session::impl::allocate_packet_id() noexcept {
+  if (ids_below_last && last_packet_id != 65'535) return ++last_packet_id;
+  // Slow path after a wrap: search, and find out whether the fast path holds again.
+  bool above = false;
+  for (std::size_t i = 0; i < inflight.size() && !above; ++i)
+    above = inflight[i]->packet_id > last_packet_id;
+  for (const auto& r : requests) above = above || r.packet_id > last_packet_id;
+  if (!above && last_packet_id != 65'535) {
+    ids_below_last = true;
+    return ++last_packet_id;
+  }
   for (std::uint32_t tries = 0; tries < 65'535; ++tries) {
+    if (last_packet_id == 65'535) ids_below_last = false;
     last_packet_id = static_cast<std::uint16_t>(last_packet_id == 65'535 ? 1 : last_packet_id + 1);
     if (!packet_id_in_use(last_packet_id)) return last_packet_id;
   }
   return 0;
+}
+
+void session::impl::recount_unsent() noexcept {
+  unsent_inflight = 0;
+  for (std::size_t i = 0; i < inflight.size(); ++i)
+    if (!inflight[i]->sent_this_connection) ++unsent_inflight;
+}
+
+stored_message* session::impl::take_inflight(std::size_t i) noexcept {
+  stored_message* m = inflight[i];
+  if (i == 0) inflight.pop_front();
+  else inflight.erase(i);
+  if (!m->sent_this_connection) --unsent_inflight;
+  else if (window_used != 0) --window_used;
+  return m;
 }
 
 void session::impl::release(stored_message* m) noexcept {
@@ -176,6 +202,8 @@ void session::impl::send_stored(stored_message* m, time_point now) {
     write_u16(m->bytes() + m->id_offset, m->packet_id);
     m->at = stage::awaiting_ack;
     inflight.push_back(m);
+  } else if (!m->sent_this_connection) {
+    --unsent_inflight;  // a resend
   }
   ++window_used;
   m->sent_this_connection = true;
@@ -210,13 +238,15 @@ void session::impl::fill_window(time_point now) {
   if (st != session_state::connected) return;
   // First what this connection has not sent yet of the inflight set (resumed sessions),
   // then the pending queue, in order.
-  for (std::size_t i = 0; i < inflight.size() && window_used < window_limit(); ++i) {
+  for (std::size_t i = 0; unsent_inflight != 0 && i < inflight.size() &&
+                          window_used < window_limit();
+       ++i) {
     stored_message* m = inflight[i];
     if (m->sent_this_connection) continue;
     if (m->at == stage::awaiting_ack) {
       // The resumed server accepts less than this message: it cannot go again.
       if (const auto refused = over_limits(*m)) {
-        inflight.erase(i--);
+        (void)take_inflight(i--);
         complete(m, publish_outcome::dropped, *refused, {}, false);
         continue;
       }
@@ -280,8 +310,7 @@ void session::impl::on_puback(std::uint16_t id, reason_code code, const properti
       send_packet(pubrel{id, reason_code::success, {}});
       return;
     }
-    inflight.erase(i);
-    if (m->sent_this_connection && window_used != 0) --window_used;
+    (void)take_inflight(i);
     complete(m, publish_outcome::acknowledged, code, props, true);
     fill_window(now);
     return;
@@ -299,8 +328,7 @@ void session::impl::on_pubcomp(std::uint16_t id, reason_code code, const propert
   for (std::size_t i = 0; i < inflight.size(); ++i) {
     stored_message* m = inflight[i];
     if (m->packet_id != id || m->at != stage::awaiting_pubcomp) continue;
-    inflight.erase(i);
-    if (m->sent_this_connection && window_used != 0) --window_used;
+    (void)take_inflight(i);
     complete(m, publish_outcome::acknowledged, code, props, true);
     fill_window(now);
     return;
@@ -311,6 +339,7 @@ void session::impl::on_pubcomp(std::uint16_t id, reason_code code, const propert
 void session::impl::resume_inflight(bool session_present, time_point now) {
   window_used = 0;
   for (std::size_t i = 0; i < inflight.size(); ++i) inflight[i]->sent_this_connection = false;
+  unsent_inflight = inflight.size();
   if (session_present) return;  // fill_window() resends them in order, DUP set [MQTT-4.4.0-1]
 
   // The broker has no session: our session state must go [MQTT 4.1]. A QoS 2 message the
@@ -324,7 +353,7 @@ void session::impl::resume_inflight(bool session_present, time_point now) {
       ++i;
       continue;
     }
-    inflight.erase(i);
+    (void)take_inflight(i);
     complete(m, publish_outcome::session_lost, reason_code::success, {},
              m->at == stage::awaiting_pubcomp);
   }
@@ -338,6 +367,7 @@ void session::impl::resume_inflight(bool session_present, time_point now) {
     pending.push_front(m);
     pending_bytes += m->size;
   }
+  unsent_inflight = 0;
   if (requeued != 0) log(log_level::info, "republishing ", requeued, " unacknowledged messages");
   (void)now;
 }
