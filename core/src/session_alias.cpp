@@ -70,9 +70,7 @@ bool session::impl::send_with_alias(stored_message* m, bool dup) {
   const std::size_t header = 1 + varint_size(static_cast<std::uint32_t>(remaining)) + remaining -
                              payload;
   std::byte* out = reserve_owned(header);
-  auto first = static_cast<std::uint8_t>(b[0]);
-  first = static_cast<std::uint8_t>(dup ? (first | 0x08u) : (first & ~0x08u));
-  *out++ = static_cast<std::byte>(first);
+  *out++ = detail::with_dup(b[0], dup);
   out += write_varint(static_cast<std::uint32_t>(remaining), out);
   *out++ = static_cast<std::byte>(topic_len >> 8);
   *out++ = static_cast<std::byte>(topic_len & 0xFFu);

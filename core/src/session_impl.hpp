@@ -77,6 +77,11 @@ struct segment {
 // Finds topic, packet id, properties and payload of an encoded PUBLISH (session_publish.cpp).
 void locate_stored_fields(stored_message& m, protocol_version v) noexcept;
 
+// A PUBLISH's first byte with the DUP flag [MQTT 3.3.1.1] set or cleared.
+inline std::byte with_dup(std::byte first, bool dup) noexcept {
+  return dup ? (first | std::byte{0x08}) : (first & ~std::byte{0x08});
+}
+
 struct subscription_record {
   std::pmr::string filter;
   subscribe_options options;

@@ -127,9 +127,10 @@ void session::impl::complete(stored_message* m, publish_outcome outcome, reason_
 result<message_id, errc> session::impl::publish(const tern::publish& msg, time_point now) {
   if (msg.packet_id != 0 || msg.dup) return unexpected{errc::invalid_packet_id};
   if (static_cast<unsigned>(msg.q) > 2) return unexpected{errc::invalid_qos};
-  if (msg.props.contains(property_id::topic_alias) ||  // the session manages aliases
-      msg.props.contains(property_id::subscription_identifier))  // [MQTT-3.3.4-6]
-    return unexpected{errc::property_not_allowed};
+  for (const property p : msg.props)
+    if (p.id == property_id::topic_alias ||  // the session manages aliases
+        p.id == property_id::subscription_identifier)  // [MQTT-3.3.4-6]
+      return unexpected{errc::property_not_allowed};
   if (static_cast<unsigned>(msg.q) > static_cast<unsigned>(limits.maximum_qos))
     return unexpected{errc::qos_not_supported};
   if (msg.retain && !limits.retain_available) return unexpected{errc::retain_not_supported};
@@ -215,9 +216,7 @@ void session::impl::send_stored(stored_message* m, time_point now) {
   const bool dup = m->sent_before;
   m->sent_before = true;
   if (!aliases_on() || !send_with_alias(m, dup)) {
-    auto first = static_cast<std::uint8_t>(m->bytes()[0]);
-    first = static_cast<std::uint8_t>(dup ? (first | 0x08u) : (first & ~0x08u));
-    m->bytes()[0] = static_cast<std::byte>(first);
+    m->bytes()[0] = detail::with_dup(m->bytes()[0], dup);
     push_stored(m, 0, m->size);
   }
   end_packet();
