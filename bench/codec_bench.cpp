@@ -27,27 +27,7 @@
 
 // --- counting global allocations ---------------------------------------------------------------
 
-namespace {
-std::atomic<std::uint64_t> g_allocations{0};
-}  // namespace
-
-void* operator new(std::size_t n) {
-  g_allocations.fetch_add(1, std::memory_order_relaxed);
-  if (void* p = std::malloc(n ? n : 1)) return p;
-  throw std::bad_alloc();
-}
-void* operator new[](std::size_t n) { return ::operator new(n); }
-void* operator new(std::size_t n, const std::nothrow_t&) noexcept {
-  g_allocations.fetch_add(1, std::memory_order_relaxed);
-  return std::malloc(n ? n : 1);
-}
-void* operator new[](std::size_t n, const std::nothrow_t& t) noexcept {
-  return ::operator new(n, t);
-}
-void operator delete(void* p) noexcept { std::free(p); }
-void operator delete[](void* p) noexcept { std::free(p); }
-void operator delete(void* p, std::size_t) noexcept { std::free(p); }
-void operator delete[](void* p, std::size_t) noexcept { std::free(p); }
+#include "allocation_counter.hpp"  // replaces operator new: this program only
 
 namespace {
 
@@ -177,7 +157,7 @@ void bm_encode(benchmark::State& state, P p, protocol_version v) {
   }
   std::vector<std::byte> buf(m->total);
   const mutable_bytes out(buf);
-  const std::uint64_t before = g_allocations.load();
+  const std::uint64_t before = tern_bench_allocations();
   for (auto _ : state) {
     benchmark::DoNotOptimize(p);  // the compiler may not assume the packet is unchanged
     auto n = encode(p, v, out);
@@ -185,7 +165,7 @@ void bm_encode(benchmark::State& state, P p, protocol_version v) {
     benchmark::ClobberMemory();
   }
   const std::uint64_t iterations = state.iterations();
-  set_counters(state, iterations, iterations * m->total, g_allocations.load() - before, 0);
+  set_counters(state, iterations, iterations * m->total, tern_bench_allocations() - before, 0);
 }
 
 void bm_encode_header(benchmark::State& state, publish p, protocol_version v) {
@@ -195,7 +175,7 @@ void bm_encode_header(benchmark::State& state, publish p, protocol_version v) {
     return;
   }
   std::vector<std::byte> buf(m0->header());
-  const std::uint64_t before = g_allocations.load();
+  const std::uint64_t before = tern_bench_allocations();
   for (auto _ : state) {
     benchmark::DoNotOptimize(p);
     const auto m = measure(p, v);
@@ -204,13 +184,13 @@ void bm_encode_header(benchmark::State& state, publish p, protocol_version v) {
     benchmark::ClobberMemory();
   }
   const std::uint64_t iterations = state.iterations();
-  set_counters(state, iterations, iterations * m0->header(), g_allocations.load() - before, 0);
+  set_counters(state, iterations, iterations * m0->header(), tern_bench_allocations() - before, 0);
 }
 
 void bm_decode(benchmark::State& state, packet p, protocol_version v) {
   const std::vector<std::byte> wire = encoded(p, v);
   const decoder_options opts{v, sender::any, max_packet_size_limit};
-  const std::uint64_t before = g_allocations.load();
+  const std::uint64_t before = tern_bench_allocations();
   for (auto _ : state) {
     bytes_view in(wire);
     benchmark::DoNotOptimize(in);  // the input is opaque: no constant folding of the decode
@@ -221,7 +201,7 @@ void bm_decode(benchmark::State& state, packet p, protocol_version v) {
     if (!r || !*r) state.SkipWithError("decode failed");
   }
   const std::uint64_t iterations = state.iterations();
-  set_counters(state, iterations, iterations * wire.size(), g_allocations.load() - before, 0);
+  set_counters(state, iterations, iterations * wire.size(), tern_bench_allocations() - before, 0);
 }
 
 void bm_decoder_next(benchmark::State& state, packet p, protocol_version v) {
@@ -232,7 +212,7 @@ void bm_decoder_next(benchmark::State& state, packet p, protocol_version v) {
   counting_resource memory;
   decoder dec({v, sender::any, max_packet_size_limit}, &memory);
   std::uint64_t packets = 0;
-  const std::uint64_t before = g_allocations.load();
+  const std::uint64_t before = tern_bench_allocations();
   for (auto _ : state) {
     bytes_view in(wire);
     benchmark::DoNotOptimize(in);
@@ -247,7 +227,7 @@ void bm_decoder_next(benchmark::State& state, packet p, protocol_version v) {
       ++packets;
     }
   }
-  set_counters(state, packets, state.iterations() * wire.size(), g_allocations.load() - before,
+  set_counters(state, packets, state.iterations() * wire.size(), tern_bench_allocations() - before,
                memory.allocations);
 }
 

@@ -34,27 +34,7 @@
 
 #include "tern/tern.hpp"
 
-namespace {
-std::atomic<std::uint64_t> g_allocations{0};
-}  // namespace
-
-void* operator new(std::size_t n) {
-  g_allocations.fetch_add(1, std::memory_order_relaxed);
-  if (void* p = std::malloc(n ? n : 1)) return p;
-  throw std::bad_alloc();
-}
-void* operator new[](std::size_t n) { return ::operator new(n); }
-void* operator new(std::size_t n, const std::nothrow_t&) noexcept {
-  g_allocations.fetch_add(1, std::memory_order_relaxed);
-  return std::malloc(n ? n : 1);
-}
-void* operator new[](std::size_t n, const std::nothrow_t& t) noexcept {
-  return ::operator new(n, t);
-}
-void operator delete(void* p) noexcept { std::free(p); }
-void operator delete[](void* p) noexcept { std::free(p); }
-void operator delete(void* p, std::size_t) noexcept { std::free(p); }
-void operator delete[](void* p, std::size_t) noexcept { std::free(p); }
+#include "allocation_counter.hpp"  // replaces operator new: this program only
 
 namespace {
 
@@ -231,12 +211,12 @@ template <class Round>
 void run(benchmark::State& state, rig& r, std::size_t per_round, Round round) {
   for (std::size_t i = 0; i < k_warmup_messages / per_round; ++i)
     if (!round()) return state.SkipWithError("a round went wrong during warm-up");
-  const std::uint64_t news = g_allocations.load();
+  const std::uint64_t news = tern_bench_allocations();
   const std::uint64_t pmr = r.memory().allocations;
   for (auto _ : state)
     if (!round()) return state.SkipWithError("a round went wrong");
   const std::uint64_t messages = state.iterations() * per_round;
-  set_counters(state, messages, g_allocations.load() - news, r.memory().allocations - pmr);
+  set_counters(state, messages, tern_bench_allocations() - news, r.memory().allocations - pmr);
 }
 
 // ---- outgoing ----------------------------------------------------------------------------------
