@@ -70,7 +70,9 @@ class session {
   // manage, so it must not be given). The bytes are copied before the call returns.
   // QoS 0 goes straight to the transmit buffer when connected. QoS 1/2 enter the in-flight
   // window (at most min(max_inflight, server Receive Maximum)) or wait in the pending queue,
-  // as do all messages while offline. Its publish_completed event carries the returned id.
+  // as do all messages while offline. Messages of one QoS leave in publish order (a QoS 0
+  // message waits behind an older queued QoS 0 one, not behind QoS 1/2 held by the window).
+  // Its publish_completed event carries the returned id.
   // Errors (nothing changes): invalid topic / properties / QoS (errc from the encoder),
   // qos_not_supported, retain_not_supported, packet_too_large (over the server's Maximum
   // Packet Size), queue_full, would_block (transmit buffer full, QoS 0), not_connected (QoS 0
