@@ -17,6 +17,9 @@ int main(int argc, char** argv) {
   const auto port = static_cast<std::uint16_t>(argc > 2 ? std::atoi(argv[2]) : 1883);
   const std::string topic = argc > 3 ? argv[3] : "tern/examples/shutdown";
 
+  // Each line out at once, also into a pipe or a file.
+  std::cout << std::unitbuf;
+
   // Before any thread starts, so that the loop thread inherits the mask.
   sigset_t signals;
   sigemptyset(&signals);

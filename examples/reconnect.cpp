@@ -15,6 +15,9 @@ int main(int argc, char** argv) {
   const auto port = static_cast<std::uint16_t>(argc > 2 ? std::atoi(argv[2]) : 1883);
   const std::string topic = argc > 3 ? argv[3] : "tern/examples/reconnect";
 
+  // Each line out at once, also into a pipe or a file.
+  std::cout << std::unitbuf;
+
   tern::client mqttc(tern::client_options{"tern-reconnect-example"});
   mqttc.reconnect_delay_set(std::chrono::seconds(1), std::chrono::seconds(30));
   mqttc.on_connect = [&](tern::client& c, tern::connect_flags flags, tern::reason_code rc,
@@ -25,6 +28,12 @@ int main(int argc, char** argv) {
     }
     std::cout << "connected (session present: " << flags.session_present << "); subscribing\n";
     c.subscribe(topic, tern::qos::at_least_once);
+  };
+  mqttc.on_subscribe = [&](tern::client&, std::uint16_t, const tern::reason_code_list& granted,
+                           const tern::properties&) {
+    for (const tern::reason_code g : granted)
+      std::cout << "subscribed to " << topic << ": "
+                << tern::describe(g, tern::packet_type::suback) << '\n';
   };
   mqttc.on_connect_fail = [](tern::client&, tern::reason_code) {
     std::cout << "connection attempt failed; retrying later\n";
