@@ -21,6 +21,7 @@
 #include <string>
 #include <vector>
 
+#include "packet_id_set.hpp"
 #include "ring.hpp"
 #include "tern/backoff.hpp"
 #include "tern/decoder.hpp"
@@ -183,7 +184,7 @@ struct session::impl {
   std::pmr::vector<detail::subscription_record> active_subscriptions;
 
   // ---- incoming messages ----
-  std::pmr::vector<detail::incoming_qos2> qos2_in;
+  detail::packet_id_set qos2_in;  // flag: PUBREC sent (or to be sent on the redelivery)
   std::pmr::vector<std::uint16_t> qos1_unacked;  // manual_ack only
   // Incoming Topic Alias mappings, index alias-1, and replaced mappings events may still view.
   // Character vectors, not strings: a moved vector keeps its buffer, while a short string's

@@ -9,6 +9,7 @@
 //   u32 n, n × incoming: u16 packet-id u8 acknowledged
 //   u32 n, n × filter:   u16 size bytes u8 options u32 subscription-identifier
 // Every stored PUBLISH is decoded again on restore, so a damaged file is refused whole.
+#include <algorithm>
 #include <cstring>
 #include <new>
 
@@ -105,9 +106,17 @@ void session::impl::save(Out& o) const noexcept {
   for (std::size_t i = 0; i < s.inflight.size(); ++i) message(s.inflight[i]);
   for (std::size_t i = 0; i < s.pending.size(); ++i) message(s.pending[i]);
   o.u32(static_cast<std::uint32_t>(s.qos2_in.size()));
-  for (const auto& q : s.qos2_in) {
-    o.u16(q.packet_id);
-    o.u8(q.acknowledged ? 1 : 0);
+  // In id order: the same state always saves to the same bytes, whatever the set's layout.
+  std::pmr::vector<std::uint32_t> incoming(s.mem);
+  incoming.reserve(s.qos2_in.size());
+  s.qos2_in.for_each([&incoming](std::uint16_t id, bool acknowledged) {
+    incoming.push_back(id | (acknowledged ? 1u << 16 : 0u));
+  });
+  std::sort(incoming.begin(), incoming.end(),
+            [](std::uint32_t a, std::uint32_t b) { return (a & 0xFFFFu) < (b & 0xFFFFu); });
+  for (const std::uint32_t q : incoming) {
+    o.u16(static_cast<std::uint16_t>(q));
+    o.u8(static_cast<std::uint8_t>(q >> 16));
   }
   o.u32(static_cast<std::uint32_t>(s.active_subscriptions.size()));
   for (const auto& a : s.active_subscriptions) {
@@ -222,7 +231,8 @@ result<void, errc> session::restore_state(bytes_view saved) {
       s.inflight.push_back(m);
     }
   }
-  s.qos2_in = std::move(incoming);
+  s.qos2_in.clear();
+  for (const auto& q : incoming) s.qos2_in.insert(q.packet_id, q.acknowledged);
   s.active_subscriptions = std::move(subs);
   s.last_packet_id = last_packet_id;
   s.ids_below_last = false;  // the restored ids may lie anywhere: the next allocation checks

@@ -130,31 +130,28 @@ void session::impl::on_publish(tern::publish& p, time_point now) {
   }
 
   // QoS 2: deliver once per packet id until PUBREL releases it [MQTT 4.3.3].
-  auto held = std::find_if(qos2_in.begin(), qos2_in.end(),
-                           [&](const auto& e) { return e.packet_id == p.packet_id; });
-  if (held != qos2_in.end()) {
-    if (held->acknowledged) send_packet(pubrec{p.packet_id, reason_code::success, {}});
+  if (bool acknowledged = false; qos2_in.find(p.packet_id, &acknowledged)) {
+    if (acknowledged) send_packet(pubrec{p.packet_id, reason_code::success, {}});
     log(log_level::debug, "duplicate QoS 2 PUBLISH ", p.packet_id, " not delivered again");
     return;
   }
   if (in_use >= receive_maximum)
     return protocol_violation(reason_code::receive_maximum_exceeded, now);
-  qos2_in.push_back({p.packet_id, !cfg.manual_ack});
+  qos2_in.insert(p.packet_id, !cfg.manual_ack);
   push_event(message{p, cfg.manual_ack});
   if (!cfg.manual_ack) send_packet(pubrec{p.packet_id, reason_code::success, {}});
 }
 
 void session::impl::on_pubrel(std::uint16_t id, time_point now) {
-  auto held = std::find_if(qos2_in.begin(), qos2_in.end(),
-                           [&](const auto& e) { return e.packet_id == id; });
-  if (held == qos2_in.end()) {  // already released: complete again so the broker can finish
+  bool acknowledged = false;
+  if (!qos2_in.find(id, &acknowledged)) {  // already released: complete again so the broker can finish
     send_packet(pubcomp{id, v5() ? reason_code::packet_identifier_not_found : reason_code::success,
                         {}});
     return;
   }
-  if (!held->acknowledged)  // PUBREL before our PUBREC
+  if (!acknowledged)  // PUBREL before our PUBREC
     return protocol_violation(reason_code::protocol_error, now);
-  qos2_in.erase(held);
+  qos2_in.erase(id);
   send_packet(pubcomp{id, reason_code::success, {}});
 }
 
@@ -166,15 +163,14 @@ result<void, errc> session::impl::manual_ack(std::uint16_t id, reason_code code,
     if (st == session_state::connected) send_packet(puback{id, code, {}});
     return {};
   }
-  auto q2 = std::find_if(qos2_in.begin(), qos2_in.end(),
-                         [&](const auto& e) { return e.packet_id == id && !e.acknowledged; });
-  if (q2 == qos2_in.end()) return unexpected{errc::unknown_message};
+  if (bool acknowledged = true; !qos2_in.find(id, &acknowledged) || acknowledged)
+    return unexpected{errc::unknown_message};
   if (v5() ? !is_valid_for(code, packet_type::pubrec) : code != reason_code::success)
     return unexpected{errc::invalid_reason_code};
   if (is_failure(code)) {
-    qos2_in.erase(q2);  // a refused QoS 2 message ends with the PUBREC [MQTT-4.3.3]
+    qos2_in.erase(id);  // a refused QoS 2 message ends with the PUBREC [MQTT-4.3.3]
   } else {
-    q2->acknowledged = true;  // offline: PUBREC goes out when the broker resends
+    qos2_in.insert(id, true);  // offline: PUBREC goes out when the broker resends
   }
   if (st == session_state::connected) send_packet(pubrec{id, code, {}});
   return {};

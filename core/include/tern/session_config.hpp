@@ -54,7 +54,10 @@ struct session_config {
   std::optional<will_message> will;  // topic, payload, QoS, retain, Will Properties (5.0)
   // 5.0 CONNECT properties
   std::uint32_t session_expiry_interval = 0;  // seconds; 0xFFFFFFFF never expires
-  std::uint16_t receive_maximum = 65'535;     // incoming QoS 1/2 window we accept
+  // The incoming QoS 1/2 window we accept (5.0); a broker that sends more is disconnected with
+  // 0x93, counting a QoS 2 message until its PUBCOMP [MQTT 4.9]. mosquitto 2.0.x frees the slot
+  // at PUBREC already, so against it keep this above its max_inflight_messages.
+  std::uint16_t receive_maximum = 65'535;
   std::uint32_t maximum_packet_size = 0;      // largest packet we accept; 0 = protocol limit
   std::uint16_t topic_alias_maximum = 0;      // incoming topic aliases we accept
   bool request_response_information = false;
