@@ -117,20 +117,26 @@ std::optional<time_point> client::impl::next_deadline_locked() const noexcept {
 // Drain order of session.hpp: actions, then events, until neither produces more.
 void client::impl::drain(batch& b, std::unique_lock<std::mutex>& lk) {
   if (!sess) return;
+  // Log lines go before the events that follow them, so that on_log has told why a
+  // connection failed by the time on_connect_fail / on_disconnect run.
+  auto move_logs = [&] {
+    for (auto& l : logs) b.notes.emplace_back(std::move(l));
+    logs.clear();
+  };
   for (int round = 0; round < 64; ++round) {
     bool progress = false;
     while (auto a = sess->poll_action()) {
       progress = true;
       do_action(*a, b, lk);
     }
+    move_logs();
     while (auto e = sess->poll_event()) {
       progress = true;
       collect(std::move(*e), b);
     }
     if (!progress) break;
   }
-  for (auto& l : logs) b.notes.emplace_back(std::move(l));
-  logs.clear();
+  move_logs();
 }
 
 void client::impl::do_action(const action& a, batch& b, std::unique_lock<std::mutex>& lk) {

@@ -210,6 +210,30 @@ TEST_CASE("TLS: the client refuses a wrong server by itself, naming the reason")
                      "certificate");
     });
   }
+  SUBCASE("connect_async: on_connect_fail can already tell why (log and last_error_message)") {
+    client c(client_options{"it-tls-async-rogue"});
+    recorder r;
+    r.attach(c);
+    std::string logged_before, detail_inside;
+    int failures = 0;
+    c.on_connect_fail = [&](client& self, reason_code) {
+      {
+        const std::lock_guard<std::mutex> lock(r.mu);
+        for (const auto& l : r.logs) logged_before += l + "\n";
+        ++failures;
+      }
+      detail_inside = self.last_error_message();
+      r.cv.notify_all();
+    };
+    c.tls_set(trusting(p.ca()));
+    REQUIRE_FALSE(c.connect_async(loopback, b.rogue_port(), 10s));
+    REQUIRE_FALSE(c.loop_start());
+    CHECK(r.wait([&] { return failures >= 1; }));
+    CHECK_FALSE(c.loop_stop());
+    CAPTURE(logged_before);
+    CHECK(lower(logged_before).find("certificate") != std::string::npos);
+    CHECK(lower(detail_inside).find("certificate") != std::string::npos);
+  }
   SUBCASE("unknown CA: we trust only an unrelated CA") {
     client c(client_options{"it-tls-unrelated"});
     recorder r;

@@ -220,6 +220,7 @@ class client {
 
   // ---- callbacks (paho VERSION2 shapes) -----------------------------------------------------
   std::function<void(client&, connect_flags, reason_code, const properties&)> on_connect;
+  // Why the transport failed, in its own words: last_error_message() (on_log has said it too).
   std::function<void(client&, reason_code)> on_connect_fail;
   std::function<void(client&, disconnect_flags, reason_code, const properties&)> on_disconnect;
   std::function<void(client&, const tern::publish&)> on_message;
