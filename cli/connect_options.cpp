@@ -236,7 +236,7 @@ void add_connect_options(CLI::App& app, connect_options& o, tool which) {
   app.add_option("--tls-alpn", o.tls_alpn, "ALPN protocol to request");
   app.add_flag("--tls-use-os-certs", o.tls_use_os_certs, "enable TLS trusting the system's CAs");
   app.add_flag("--insecure", o.insecure,
-               "skip certificate and host name verification (testing only)");
+               "do not check that the server certificate names the host (testing only)");
   app.add_option("--proxy", o.proxy, "proxy URL: socks5h://[user[:password]@]host[:port]");
   app.add_flag("--nodelay", o.nodelay, "disable Nagle's algorithm (Tern always does)");
   // mosquitto options that need something Tern does not have: accepted by the parser so the
@@ -390,7 +390,7 @@ command_client::command_client(const connect_options& options, tool which) : opt
     t.ciphers = options_.ciphers;
     if (options_.tls_version == "tlsv1.3") t.min_version = net::tls_version::tls1_3;
     if (!options_.tls_alpn.empty()) t.alpn.push_back(options_.tls_alpn);
-    t.insecure_skip_verify = options_.insecure;
+    t.skip_hostname_check = options_.insecure;  // as mosquitto: the chain is still verified
     c.tls_set(std::move(t));
   }
   if (options_.websocket) c.ws_set_options(options_.websocket_path);
@@ -468,8 +468,15 @@ std::optional<int> command_client::start(std::chrono::milliseconds connack_timeo
       options_.version == protocol_version::v5 ? options_.properties.connect : no_properties();
   if (const std::error_code ec = client_->connect(
           options_.host, *options_.port, std::chrono::seconds(options_.keepalive), props)) {
-    error("Error: " + ec.message());
-    return exit_code::failure;
+    // The transport's own words (OpenSSL's verification error, a proxy's reply) say more.
+    const std::string detail = client_->last_error_message();
+    error("Error: " + ec.message() + (detail.empty() ? "" : ": " + detail));
+    using net::net_errc;
+    const bool tls_failed = ec == net_errc::tls_handshake_failed ||
+                            ec == net_errc::tls_certificate_invalid ||
+                            ec == net_errc::tls_hostname_mismatch || ec == net_errc::tls_error ||
+                            ec == net_errc::tls_setup_failed;
+    return tls_failed ? exit_code::tls : exit_code::failure;
   }
   if (const std::error_code ec = client_->loop_start()) {
     error("Error: " + ec.message());

@@ -11,6 +11,8 @@
 //   128+ with MQTT 5, the CONNACK reason code of a refused connection (its Reason String is
 //        printed with it);
 //   7    the connection was lost while publishing (libmosquitto's MOSQ_ERR_CONN_LOST);
+//   8    TLS failed: certificate, host name, handshake, settings (libmosquitto's MOSQ_ERR_TLS;
+//        mosquitto_pub itself exits 1 for some of these);
 //   27   `tern sub -W` timed out (libmosquitto's MOSQ_ERR_TIMEOUT).
 #pragma once
 
@@ -42,6 +44,7 @@ namespace exit_code {
 inline constexpr int success = 0;
 inline constexpr int failure = 1;
 inline constexpr int connection_lost = 7;
+inline constexpr int tls = 8;
 inline constexpr int timed_out = 27;
 }  // namespace exit_code
 

@@ -180,7 +180,7 @@ struct tls_layer::impl {
     // RFC 6066: SNI carries host names only, never address literals.
     if (!ip && !name.empty() && SSL_set_tlsext_host_name(ssl, name.c_str()) != 1)
       return setup_failed("server name " + name);
-    if (!options.insecure_skip_verify && !name.empty()) {
+    if (!options.insecure_skip_verify && !options.skip_hostname_check && !name.empty()) {
       X509_VERIFY_PARAM* param = SSL_get0_param(ssl);
       X509_VERIFY_PARAM_set_hostflags(param, X509_CHECK_FLAG_NO_PARTIAL_WILDCARDS);
       const int ok = ip ? X509_VERIFY_PARAM_set1_ip_asc(param, name.c_str())

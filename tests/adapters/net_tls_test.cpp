@@ -147,6 +147,28 @@ TEST_CASE("tls: hostname and IP mismatch -> tls_hostname_mismatch") {
   }
 }
 
+TEST_CASE("tls: skip_hostname_check accepts a wrong name, never an unknown CA") {
+  tls_options o = trusting_ca();
+  o.skip_hostname_check = true;
+  {
+    tls_peer_options so;
+    so.cert = pki::get().other_cert();  // names broker.invalid only
+    so.key = pki::get().other_key();
+    tls_layer client(o, "localhost");
+    tls_peer server(so);
+    REQUIRE_FALSE(handshake(client, server));
+    check_round_trip(client, server);
+  }
+  {
+    tls_peer_options so;
+    so.cert = pki::get().rogue_server_cert();
+    so.key = pki::get().rogue_server_key();
+    tls_layer client(o, "localhost");
+    tls_peer server(so);
+    CHECK(handshake(client, server) == net_errc::tls_certificate_invalid);
+  }
+}
+
 TEST_CASE("tls: insecure_skip_verify accepts an unknown CA and a wrong name") {
   tls_options o;
   o.insecure_skip_verify = true;

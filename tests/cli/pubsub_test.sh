@@ -403,6 +403,54 @@ expect_contains "pub --help describes -h" "$scratch/help.out" "--host"
 timeout 20 "$tern" sub --help >"$scratch/help.out" 2>&1
 expect_contains "sub --help describes -F" "$scratch/help.out" "-F"
 
+# ---- TLS: a broker whose certificate names broker.invalid, signed by the test CA ----------
+# mosquitto's --insecure skips only the host name check; the chain is still verified.
+mkdir -p "$scratch/pki" && chmod 755 "$scratch/pki"
+sh "$root/tests/integration/make_pki.sh" "$scratch/pki" || { echo "make_pki.sh failed"; exit 1; }
+chmod 644 "$scratch"/pki/*
+broker_stop
+tls_started=no
+for attempt in 1 2 3 4 5; do
+  tls_port=$((20000 + RANDOM % 40000))
+  broker_port_accepts "$tls_port" && continue
+  if broker_start "$scratch/broker-tls" "listener $tls_port 127.0.0.1
+cafile $scratch/pki/ca.pem
+certfile $scratch/pki/other.pem
+keyfile $scratch/pki/other.key"; then
+    tls_started=yes
+    break
+  fi
+done
+if [[ $tls_started != yes ]]; then
+  fail "a TLS broker could not be started"
+else
+  port=$BROKER_PORT
+  run=$((run + 1))
+  start_capture "$scratch/tls.out" 1 -t "t/$run/tls" -v
+  timeout 20 "$tern" pub -h localhost -p "$tls_port" --cafile "$scratch/pki/ca.pem" --insecure \
+    -t "t/$run/tls" -m "over TLS"
+  expect_eq "pub --cafile --insecure: exit code" 0 $?
+  wait_capture
+  expect_eq "pub --cafile --insecure: delivered over TLS" "t/$run/tls over TLS" \
+    "$(cat "$scratch/tls.out")"
+
+  # tern exits 8 (MOSQ_ERR_TLS) for both refusals; mosquitto_pub exits 1 or 8 depending on
+  # when OpenSSL notices. Both tools must refuse.
+  timeout 20 mosquitto_pub -h localhost -p "$tls_port" --cafile "$scratch/pki/ca.pem" \
+    -t a -m b >/dev/null 2>&1
+  mrc=$?
+  expect_eq "mosquitto_pub refuses a certificate for another host" yes \
+    "$([[ $mrc -ne 0 ]] && echo yes)"
+  error_case "pub: certificate for another host refused" 8 "does not name localhost" \
+    -- pub -h localhost -p "$tls_port" --cafile "$scratch/pki/ca.pem" -t a -m b
+  timeout 20 mosquitto_pub -h localhost -p "$tls_port" --cafile "$scratch/pki/rogue-ca.pem" \
+    --insecure -t a -m b >/dev/null 2>&1
+  mrc=$?
+  expect_eq "mosquitto_pub --insecure refuses an unknown CA" yes "$([[ $mrc -ne 0 ]] && echo yes)"
+  error_case "pub --insecure still refuses an unknown CA" 8 "TLS certificate verification failed" \
+    -- pub -h localhost -p "$tls_port" --cafile "$scratch/pki/rogue-ca.pem" --insecure -t a -m b
+fi
+
 echo
 if [[ $failures -ne 0 ]]; then
   echo "pubsub_test: $failures of $checks checks FAILED"
