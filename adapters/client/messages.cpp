@@ -81,6 +81,28 @@ owned_message owned_message::from(const publish& p) {
 
 // ---- property_list ---------------------------------------------------------------------------
 
+property_list::property_list(const property_list& other) { *this = other; }
+
+property_list& property_list::operator=(const property_list& other) {
+  if (this == &other) return *this;
+  std::vector<std::unique_ptr<std::string>> texts;
+  std::vector<property> items;
+  items.reserve(other.items_.size());
+  auto own = [&texts](std::string_view s) -> std::string_view {
+    if (s.empty()) return {};
+    texts.push_back(std::make_unique<std::string>(s));
+    return *texts.back();
+  };
+  for (property p : other.items_) {
+    p.text = own(p.text);
+    p.value = own(p.value);
+    items.push_back(p);
+  }
+  texts_ = std::move(texts);
+  items_ = std::move(items);
+  return *this;
+}
+
 property_list& property_list::add(property_id id, std::uint32_t number) {
   items_.push_back(property::integer(id, number));
   return *this;

@@ -450,3 +450,34 @@ TEST_CASE("client smoke: publish_single, publish_multiple and subscribe_simple")
     CHECK(ec == reason_code::not_authorized);
   }
 }
+
+TEST_CASE("property_list: copies own their strings") {
+  auto copy = [] {
+    tern::property_list original;
+    original.add(tern::property_id::content_type, "text/plain")
+        .add(tern::property_id::message_expiry_interval, 60)
+        .add_binary(tern::property_id::correlation_data, tern::as_bytes(std::string_view("id-7")))
+        .add_user("unit", "C");
+    tern::property_list copied(original);
+    tern::property_list assigned;
+    assigned.add_user("old", "x");
+    assigned = original;
+    original.add_user("later", "y");  // the copies do not see later changes
+    return std::pair{copied, assigned};
+  }();  // `original` is gone: views into it would dangle
+  for (const tern::property_list* list : {&copy.first, &copy.second}) {
+    const tern::properties p = list->view();
+    CHECK(p.text(tern::property_id::content_type) == "text/plain");
+    std::vector<std::pair<std::string, std::string>> users;
+    std::string correlation;
+    std::uint32_t expiry = 0;
+    for (const tern::property q : p) {
+      if (q.id == tern::property_id::user_property) users.emplace_back(q.text, q.value);
+      if (q.id == tern::property_id::correlation_data) correlation = std::string(q.text);
+      if (q.id == tern::property_id::message_expiry_interval) expiry = q.number;
+    }
+    CHECK(users == std::vector<std::pair<std::string, std::string>>{{"unit", "C"}});
+    CHECK(correlation == "id-7");
+    CHECK(expiry == 60);
+  }
+}

@@ -80,6 +80,13 @@ struct owned_message {
 // Properties that own their strings, for building commands conveniently.
 class property_list {
  public:
+  property_list() = default;
+  // A copy owns copies of the strings (its views never point into the original).
+  property_list(const property_list& other);
+  property_list& operator=(const property_list& other);
+  property_list(property_list&&) noexcept = default;
+  property_list& operator=(property_list&&) noexcept = default;
+
   property_list& add(property_id id, std::uint32_t number);
   property_list& add(property_id id, std::string_view text);
   property_list& add_binary(property_id id, bytes_view data);
