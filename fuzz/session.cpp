@@ -86,6 +86,7 @@ struct sent_message {  // one successful publish(), by serial
   std::uint64_t payload_hash = 0;
   qos q{};
   bool completed = false;
+  bool withdrawn = false;  // taken back with withdraw(): must never be written
   bool pubrec = false;   // the client wrote PUBREL for it
   bool late_ok = false;  // completed while its bytes waited in the transmit queue
   std::uint64_t sent_conn = 0, counted_conn = 0, sent_epoch = ~0ull;
@@ -128,6 +129,7 @@ class harness {
   template <class F>
   void command(F&& f);
   void do_publish();
+  void do_withdraw();
   void do_subscribe(bool sub);
   // ---- checks ----
   void on_written(bytes_view chunk);
@@ -451,6 +453,19 @@ void harness::do_publish() {
   });
 }
 
+void harness::do_withdraw() {
+  const message_id id = last_id_ - r_.byte() % 8;
+  command([&] {
+    if (!s().withdraw(id)) return false;
+    const auto it = by_id_.find(id);
+    TERN_FUZZ_CHECK(it != by_id_.end());
+    sent_message& m = serials_[it->second];
+    TERN_FUZZ_CHECK(!m.completed);  // only a message still waiting can be taken back
+    m.completed = m.withdrawn = true;
+    return true;
+  });
+}
+
 void harness::do_subscribe(bool sub) {
   const subscribe_choice c = read_subscribe(r_);
   command([&] {
@@ -493,8 +508,11 @@ void harness::run() {
         if (build_server_packet(r_, cfg_.version, ids_, bytes)) feed(bytes, mode);
         break;
       }
-      case 9:
-      case 10: do_publish(); break;
+      case 9: do_publish(); break;
+      case 10:
+        if (r_.byte() % 4 == 0) do_withdraw();
+        else do_publish();
+        break;
       case 11: do_subscribe(true); break;
       case 12: do_subscribe(false); break;
       case 13: {
@@ -645,6 +663,7 @@ void harness::on_client_publish(const publish& p) {
   TERN_FUZZ_CHECK(serial < serials_.size());
   sent_message& m = serials_[serial];
   TERN_FUZZ_CHECK(m.topic == topic && m.payload_hash == hash(p.payload) && m.q == p.q);
+  TERN_FUZZ_CHECK(!m.withdrawn);
   TERN_FUZZ_CHECK(p.q <= server_.maximum_qos);
   if (p.retain) TERN_FUZZ_CHECK(server_.retain);
   if (p.q == qos::at_most_once) {

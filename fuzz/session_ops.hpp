@@ -447,7 +447,7 @@ inline std::vector<peeked> decode_queued(bytes_view rest, protocol_version v) {
 // clang-format off
 constexpr const char* k_op_names[24] = {
     "connect", "opened", "opened", "closed", "feed raw", "feed raw", "feed pkt", "feed pkt",
-    "feed pkt", "publish", "publish", "subscribe", "unsubscribe", "ack", "disconnect",
+    "feed pkt", "publish", "publish/withdraw", "subscribe", "unsubscribe", "ack", "disconnect",
     "reauthenticate", "write", "write", "toggle block", "advance", "to deadline",
     "advance (no timer)", "early timeout", "restart"};
 // clang-format on

@@ -54,6 +54,7 @@ session::impl::impl(const session_config& config, std::pmr::memory_resource* mem
       retry(config.backoff, config.random_seed),
       rbuf(memory),
       tbuf(memory),
+      retired_tbufs(memory),
       segments(memory),
       packet_ends(memory),
       inflight(memory),
@@ -158,6 +159,8 @@ result<void, errc> session::connect(time_point now) {
 result<message_id, errc> session::publish(const tern::publish& msg, time_point now) {
   return impl_->publish(msg, monotonic(impl_->last_now, now));
 }
+
+result<void, errc> session::withdraw(message_id id) { return impl_->withdraw(id); }
 
 result<std::uint16_t, errc> session::subscribe(std::span<const subscription> subscriptions,
                                                time_point now, const properties& props) {

@@ -155,6 +155,10 @@ struct session::impl {
 
   // ---- transmit ----
   std::pmr::vector<std::byte> tbuf;
+  // Slices handed out by poll_transmit() point into tbuf until the next commit: while they
+  // are out, growing tbuf moves on to a copy and keeps the old buffer here until then.
+  mutable bool slices_out = false;
+  std::pmr::vector<std::pmr::vector<std::byte>> retired_tbufs;
   std::size_t thead = 0;  // first unwritten byte of tbuf owned by a segment
   detail::ring<detail::segment> segments;
   std::size_t tsize = 0;  // bytes waiting in all segments
@@ -222,6 +226,7 @@ struct session::impl {
 
   // ---- session_publish.cpp ----
   result<message_id, errc> publish(const tern::publish& msg, time_point now);
+  result<void, errc> withdraw(message_id id) noexcept;
   void on_puback(std::uint16_t id, reason_code code, const properties& props, packet_type kind,
                  time_point now);
   void on_pubcomp(std::uint16_t id, reason_code code, const properties& props, time_point now);

@@ -280,6 +280,15 @@ void session::impl::fill_window(time_point now) {
   }
 }
 
+result<void, errc> session::impl::withdraw(message_id id) noexcept {
+  for (std::size_t i = 0; i < pending.size(); ++i) {
+    if (pending[i]->id != id) continue;
+    release(take_pending(i));
+    return {};
+  }
+  return unexpected{errc::unknown_message};
+}
+
 void session::impl::queue_pending(stored_message* m) noexcept {
   pending.push_back(m);
   pending_bytes += m->size;

@@ -15,6 +15,17 @@ std::byte* session::impl::reserve_owned(std::size_t n) {
   if (segments.empty()) {  // everything written: start the buffer over
     thead = 0;
     tbuf.clear();
+  } else if (slices_out && tbuf.size() + n > tbuf.capacity()) {
+    // The unwritten bytes are being written from where they are: continue in a new buffer.
+    std::pmr::vector<std::byte> next(tbuf.get_allocator());
+    next.reserve(std::max({tbuf.capacity() * 2, tbuf.size() - thead + n, std::size_t{256}}));
+    next.insert(next.end(), tbuf.begin() + static_cast<std::ptrdiff_t>(thead), tbuf.end());
+    for (std::size_t i = 0; i < segments.size(); ++i)
+      if (segments[i].k == segment::kind::owned)
+        segments[i].offset -= static_cast<std::uint32_t>(thead);
+    retired_tbufs.push_back(std::move(tbuf));
+    tbuf = std::move(next);
+    thead = 0;
   } else if (thead != 0 && tbuf.size() + n > tbuf.capacity()) {
     // Move unwritten owned bytes to the front instead of growing.
     std::memmove(tbuf.data(), tbuf.data() + thead, tbuf.size() - thead);
@@ -79,10 +90,13 @@ std::size_t session::impl::fill_slices(std::span<bytes_view> out) const noexcept
     out[n++] = bytes_view(base, s.size);
     last_owned = owned;
   }
+  if (n != 0) slices_out = true;
   return n;
 }
 
 void session::impl::consume(std::size_t n, time_point now) {
+  slices_out = false;  // the caller polls afresh after a commit
+  retired_tbufs.clear();
   if (n > tsize) n = tsize;  // a caller claiming more than it was given
   if (n != 0) last_write = now;
   tsize -= n;
@@ -141,6 +155,8 @@ void session::impl::clear_transmit() {
   }
   tbuf.clear();
   thead = 0;
+  slices_out = false;
+  retired_tbufs.clear();
   tsize = 0;
   packet_ends.clear();
   written_total = last_boundary = 0;

@@ -6,6 +6,7 @@
 #include <array>
 #include <string>
 
+#include "support/counting_resource.hpp"
 #include "support/session_peer.hpp"
 
 using namespace tern;
@@ -272,4 +273,42 @@ TEST_CASE("offline queue: messages the new server cannot take are dropped, not s
   CHECK(done.id == q2);
   CHECK(done.outcome == publish_outcome::dropped);
   CHECK(done.code == reason_code::qos_not_supported);
+}
+
+TEST_CASE("offline queue: withdraw() takes back a waiting publish, never a sent one") {
+  for (const protocol_version version : {protocol_version::v3_1_1, protocol_version::v5}) {
+    CAPTURE(version);
+    tern::test::counting_resource r;
+    session_config c = test_config(version);
+    c.keep_alive = 0s;
+    c.queue_qos0_while_offline = true;
+    c.max_inflight = 1;
+    {
+      session_peer p(c, &r);
+      const auto a = p.s.publish(make_publish("t", "a", qos::at_least_once), p.now);
+      const auto b = p.s.publish(make_publish("t", "b", qos::exactly_once), p.now);
+      const auto zero = p.s.publish(make_publish("t", "zero"), p.now);
+      const auto d = p.s.publish(make_publish("t", "d", qos::at_least_once), p.now);
+      REQUIRE((a && b && zero && d));
+      CHECK(p.s.queued() == 4);
+      CHECK(p.s.withdraw(*b).has_value());
+      CHECK(p.s.withdraw(*zero).has_value());  // a QoS 0 one: later QoS 0 is not held back
+      CHECK(p.s.withdraw(*b).error() == errc::unknown_message);  // only once
+      CHECK(p.s.withdraw(9999).error() == errc::unknown_message);
+      CHECK(p.s.queued() == 2);
+
+      (void)p.connect_with();
+      const auto first = p.expect<tern::publish>();
+      CHECK(str(as_chars(first->payload)) == "a");
+      CHECK(p.s.withdraw(*a).error() == errc::unknown_message);  // sent: too late
+      const message_id fresh = p.publish("t", "fresh", qos::at_most_once);  // nothing older
+      CHECK(str(as_chars(p.expect<tern::publish>()->payload)) == "fresh");
+      CHECK(p.expect_event<ev_completed>().id == fresh);
+      p.reply(tern::puback{first->packet_id, reason_code::success, {}});
+      CHECK(p.expect_event<ev_completed>().id == *a);
+      CHECK(str(as_chars(p.expect<tern::publish>()->payload)) == "d");
+      p.expect_nothing();  // no completion events for the withdrawn ones
+    }
+    CHECK(r.bytes_in_use() == 0);
+  }
 }

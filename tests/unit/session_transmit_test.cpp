@@ -4,9 +4,11 @@
 // session's states and names.
 #include <doctest/doctest.h>
 
+#include <algorithm>
 #include <array>
 #include <string>
 
+#include "support/counting_resource.hpp"
 #include "support/session_peer.hpp"
 
 using namespace tern;
@@ -187,4 +189,65 @@ TEST_CASE("transmit: a moved session carries on") {
   CHECK(d.state() == session_state::connecting);
   d.handle_bytes(encoded(tern::connack{}, version), now);
   CHECK(d.is_connected());
+}
+
+TEST_CASE("transmit: slices stay valid and unchanged until the commit, whatever happens") {
+  const v version = each_version();
+  tern::test::counting_resource r;
+  session_config c = test_config(version);
+  c.keep_alive = 0s;
+  c.max_inflight = 1000;
+  {
+    session_peer p(c, &r);
+    (void)p.connect_with();
+    p.blocked = true;  // the test writes by hand from here
+    (void)p.s.publish(make_publish("t", "first"), p.now);
+    std::array<bytes_view, 16> slices{};
+    std::size_t n = p.s.poll_transmit(slices);
+    REQUIRE(n != 0);
+    // What an asynchronous write is sending while the application goes on.
+    std::vector<std::vector<std::byte>> copies;
+    for (std::size_t i = 0; i < n; ++i) copies.emplace_back(slices[i].begin(), slices[i].end());
+    const std::string payload(700, 'x');
+    for (int i = 0; i < 300; ++i) {  // grows the transmit buffer well past its first capacity
+      REQUIRE(p.s.publish(make_publish("t", payload, i % 2 ? qos::at_least_once : qos::at_most_once),
+                          p.now));
+      if (i % 50 == 0) {  // input handled meanwhile: its PUBACK joins the transmit buffer
+        tern::publish in = make_publish("in", "m", qos::at_least_once);
+        in.packet_id = static_cast<std::uint16_t>(i + 1);
+        p.reply(in);
+      }
+    }
+    for (std::size_t i = 0; i < n; ++i) {
+      CAPTURE(i);
+      CHECK(std::equal(slices[i].begin(), slices[i].end(), copies[i].begin(), copies[i].end()));
+    }
+    // The whole stream, written from the old slices first, decodes to every packet in order.
+    std::size_t first = 0;
+    for (std::size_t i = 0; i < n; ++i) first += slices[i].size();
+    std::vector<std::byte> stream;
+    for (std::size_t i = 0; i < n; ++i) stream.insert(stream.end(), slices[i].begin(), slices[i].end());
+    p.s.commit_transmit(first, p.now);
+    while (p.s.transmit_size() != 0) {
+      n = p.s.poll_transmit(slices);
+      std::size_t written = 0;
+      for (std::size_t i = 0; i < n; ++i) {
+        stream.insert(stream.end(), slices[i].begin(), slices[i].end());
+        written += slices[i].size();
+      }
+      p.s.commit_transmit(written, p.now);
+    }
+    decoder d({version, sender::client});
+    bytes_view in(stream);
+    std::size_t publishes = 0;
+    while (!in.empty()) {
+      const auto next = d.next(in);
+      REQUIRE(next.has_value());
+      if (!*next) break;
+      if (std::holds_alternative<tern::publish>(**next)) ++publishes;
+    }
+    CHECK(in.empty());
+    CHECK(publishes == 301);
+  }
+  CHECK(r.bytes_in_use() == 0);
 }

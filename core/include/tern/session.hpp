@@ -15,8 +15,11 @@
 //   4. poll_timeout()   and arm one timer for it; when it passes call handle_timeout(now).
 //                       A spurious or early handle_timeout() does nothing.
 //
-// Views handed out (event contents, transmit slices, receive_buffer()) stay valid until the
-// next non-const call on the session, unless stated otherwise.
+// Views handed out (event contents, receive_buffer()) stay valid until the next non-const call
+// on the session, unless stated otherwise. Transmit slices are the exception made for
+// asynchronous writes: they stay valid, showing the same bytes, until the next
+// commit_transmit() or handle_transport_closed(), whatever else is called in between
+// (commands, handle_received(), handle_timeout(), ...).
 //
 // Thread model: none. A session is used from one thread at a time; adapters serialise.
 #pragma once
@@ -78,6 +81,10 @@ class session {
   // Packet Size), queue_full, would_block (transmit buffer full, QoS 0), not_connected (QoS 0
   // offline without queue_qos0_while_offline).
   result<message_id, errc> publish(const publish& msg, time_point now);
+  // Takes back a publish still waiting in the queue (offline, or behind the window): it is
+  // freed and no publish_completed event follows. unknown_message when it is not waiting (never
+  // queued, already sent, or completed) — a message that went out can no longer be recalled.
+  result<void, errc> withdraw(message_id id);
 
   // Subscribes to `subscriptions` with SUBSCRIBE properties `props` (a Subscription
   // Identifier, User Properties). Returns the packet id that its `subscribed` event carries.
