@@ -29,6 +29,8 @@ client::client(const ::asio::any_io_executor& executor, client_options options,
 
 client::~client() { core_->post_shutdown(); }
 
+void client::cancel() { core_->post_cancel_all(); }
+
 session_state client::state() const noexcept {
   return core_->observed_state.load(std::memory_order_relaxed);
 }
@@ -45,7 +47,6 @@ template <class... F>
 overloaded(F...) -> overloaded<F...>;
 
 session_config adjusted(session_config c) {
-  c.manual_ack = false;  // see client_options::session
   // Clients made in one go must not reconnect in lock step: each gets its own jitter.
   if (c.random_seed == 0) c.random_seed = (std::uint64_t{std::random_device{}()} << 32) | std::random_device{}();
   return c;
@@ -67,6 +68,8 @@ void fail(op_base* op, std::error_code ec) {
     case op_kind::subscribe:
     case op_kind::unsubscribe: static_cast<request_op*>(op)->complete(ec, {}); return;
     case op_kind::receive: static_cast<receive_op*>(op)->complete(ec, {}); return;
+    case op_kind::ack: static_cast<ack_op*>(op)->complete(ec, {}); return;
+    case op_kind::reauthenticate: static_cast<reauthenticate_op*>(op)->complete(ec, {}); return;
     case op_kind::disconnect: static_cast<disconnect_op*>(op)->complete(ec, {}); return;
   }
 }
@@ -160,8 +163,8 @@ client_core::~client_core() {
   // Only reached when no handler of ours is pending any more, or the io_context is being
   // destroyed: operations are freed without their handlers being called.
   if (connect_ != nullptr) connect_->destroy();
-  for (op_queue* q : {&commands_, &held_requests_, &publishes_, &requests_, &receives_,
-                      &disconnects_})
+  for (op_queue* q : {&commands_, &held_requests_, &publishes_, &requests_, &reauthentications_,
+                      &receives_, &disconnects_})
     destroy_all(*q);
   while (received_node* n = received_head_) {
     received_head_ = n->next;
@@ -198,6 +201,10 @@ void client_core::post_cancel(std::uint64_t serial, ::asio::cancellation_type_t 
   ::asio::post(strand_, [self = shared_from_this(), serial, type] { self->on_cancel(serial, type); });
 }
 
+void client_core::post_cancel_all() {
+  ::asio::post(strand_, [self = shared_from_this()] { self->on_cancel_all(); });
+}
+
 void client_core::post_shutdown() {
   ::asio::post(strand_, [self = shared_from_this()] { self->shutdown(); });
 }
@@ -225,7 +232,7 @@ void client_core::on_cancel(std::uint64_t serial, ::asio::cancellation_type_t ty
       return;
     }
   }
-  for (op_queue* q : {&publishes_, &requests_}) {
+  for (op_queue* q : {&publishes_, &requests_, &reauthentications_}) {
     if (op_base* op = q->find(match)) {
       if (!detach) return;
       q->remove(op);
@@ -240,6 +247,28 @@ void client_core::on_cancel(std::uint64_t serial, ::asio::cancellation_type_t ty
   }
 }
 
+// What on_cancel does with terminal cancellation, for every operation.
+void client_core::on_cancel_all() {
+  if (shut_down_) return;
+  const std::error_code aborted = ::asio::error::operation_aborted;
+  op_queue disconnects;  // not cancellable: they keep their place
+  while (op_base* op = commands_.pop_front()) {
+    if (op->kind == op_kind::disconnect) {
+      disconnects.push_back(op);
+    } else {
+      fail(op, aborted);
+    }
+  }
+  while (op_base* op = disconnects.pop_front()) commands_.push_back(op);
+  for (op_queue* q : {&held_requests_, &publishes_, &requests_, &reauthentications_, &receives_})
+    fail_all(*q, aborted);
+  if (connect_ != nullptr) {
+    std::exchange(connect_, nullptr)->complete(aborted, {});
+    stop_requested_ = true;
+  }
+  drive();
+}
+
 void client_core::shutdown() {
   if (shut_down_) return;
   shut_down_ = true;
@@ -251,8 +280,8 @@ void client_core::shutdown() {
 
 void client_core::abort_all(std::error_code ec) {
   if (connect_ != nullptr) std::exchange(connect_, nullptr)->complete(ec, {});
-  for (op_queue* q : {&commands_, &held_requests_, &publishes_, &requests_, &receives_,
-                      &disconnects_})
+  for (op_queue* q : {&commands_, &held_requests_, &publishes_, &requests_, &reauthentications_,
+                      &receives_, &disconnects_})
     fail_all(*q, ec);
 }
 
@@ -376,6 +405,24 @@ bool client_core::apply(op_base* op, time_point now) {
       }
       return true;
     }
+    case op_kind::ack: {
+      commands_.remove(op);
+      auto* a = static_cast<ack_op*>(op);
+      const auto r = session_.ack(a->packet_id, now, a->code);
+      a->complete(r ? std::error_code{} : make_error_code(r.error()), {});
+      return true;
+    }
+    case op_kind::reauthenticate: {
+      commands_.remove(op);
+      if (session_.state() != session_state::connected) {
+        fail(op, make_error_code(errc::not_connected));
+      } else if (const auto r = session_.reauthenticate(now); !r) {
+        fail(op, make_error_code(r.error()));
+      } else {
+        reauthentications_.push_back(op);
+      }
+      return true;
+    }
     case op_kind::disconnect: {
       commands_.remove(op);
       auto* d = static_cast<disconnect_op*>(op);
@@ -438,7 +485,7 @@ void client_core::on_action(const action& a, time_point now) {
     open_transport(open->server_reference, now);
     return;
   }
-  close_transport();
+  retire_transport();
   session_.handle_transport_closed(now);
 }
 
@@ -504,6 +551,9 @@ void client_core::on_event(event& e, time_point now) {
             ce.error = why;
             ce.reconnect_at = d.reconnect_at;
             report(ce);
+            // The exchange ended with its connection (a refusal is a DISCONNECT).
+            fail_all(reauthentications_,
+                     why ? why : make_error_code(net::net_errc::connection_closed));
             // A first attempt that the session will not retry ends async_connect.
             if (connect_ != nullptr && !d.reconnect_at)
               std::exchange(connect_, nullptr)
@@ -562,7 +612,10 @@ void client_core::on_event(event& e, time_point now) {
             subscribe_result r = result_of(u.codes, u.props, q->topics.size(), ec);
             q->complete(ec, std::move(r));
           },
-          [&](reauthenticated&) {},
+          [&](reauthenticated& r) {
+            if (op_base* op = reauthentications_.pop_front())
+              static_cast<reauthenticate_op*>(op)->complete({}, owned_properties(r.props));
+          },
       },
       e);
 }
@@ -596,6 +649,7 @@ void client_core::on_stopped() {
   fail_all(held_requests_, stopped);
   fail_all(requests_, stopped);
   fail_all(publishes_, stopped);
+  fail_all(reauthentications_, stopped);
   fail_all(receives_, stopped);
 }
 

@@ -84,6 +84,7 @@ struct transport {
   std::optional<::asio::ssl::stream<tcp::socket>> tls;  // with TLS
   std::unique_ptr<net::websocket_layer> websocket;
   mutable_bytes read_region;  // where the read in progress puts its bytes
+  std::optional<::asio::steady_timer> goodbye_limit;  // bounds a polite close (transport.cpp)
 };
 
 // A received message waiting for async_receive.
@@ -105,12 +106,14 @@ class client_core : public std::enable_shared_from_this<client_core> {
   std::atomic<session_state> observed_state{session_state::idle};
   void post_submit(op_base* op);
   void post_cancel(std::uint64_t serial, ::asio::cancellation_type_t type);
+  void post_cancel_all();
   void post_shutdown();
 
  private:
   // ---- client_core.cpp: commands, events, the drive loop --------------------------------
   void on_submit(op_base* op);
   void on_cancel(std::uint64_t serial, ::asio::cancellation_type_t type);
+  void on_cancel_all();
   void shutdown();
   void drive();
   bool apply_commands(time_point now);
@@ -138,6 +141,9 @@ class client_core : public std::enable_shared_from_this<client_core> {
   void transport_opened();
   void transport_failed(std::error_code ec);  // closes, tells the session
   void close_transport() noexcept;
+  void forget_transport() noexcept;  // the client's side only: the socket stays open
+  // The session is done with the connection: closes it, politely where the protocol says how.
+  void retire_transport();
   bool current(const transport_ptr& t) const noexcept { return !shut_down_ && t == transport_; }
   bool websocket_active() const noexcept {
     return established_ && transport_ && transport_->websocket;
@@ -183,6 +189,7 @@ class client_core : public std::enable_shared_from_this<client_core> {
   op_queue publishes_;          // given to the session, waiting for publish_completed
   op_queue requests_;           // SUBSCRIBE / UNSUBSCRIBE sent, waiting for the ack
   op_queue receives_;           // async_receive waiting for a message
+  op_queue reauthentications_;  // AUTH Re-authenticate sent, waiting for AUTH Success
   op_queue disconnects_;        // waiting for the session to stop
   connect_op* connect_ = nullptr;
   received_node* received_head_ = nullptr;

@@ -46,6 +46,7 @@ transport::transport(const client::executor_type& strand, ::asio::ssl::context* 
 void transport::close() noexcept {
   std::error_code ignored;
   if (resolver) resolver->cancel();
+  if (goodbye_limit) goodbye_limit->cancel();
   lowest().close(ignored);
 }
 
@@ -220,15 +221,69 @@ void client_core::transport_failed(std::error_code ec) {
 
 // Closing the socket ends the operations in progress (their completions see a transport that
 // is no longer current). After close() returns no system call reads our buffers any more, so
-// the session may be unfrozen at once. TLS close_notify and the WebSocket close frame are not
-// sent: the MQTT DISCONNECT, when there is one, has been written already.
+// the session may be unfrozen at once. This is the abrupt close, for failures and for the
+// client's destruction; retire_transport() below is the polite one.
 void client_core::close_transport() noexcept {
   if (transport_) transport_->close();
+  forget_transport();
+}
+
+void client_core::forget_transport() noexcept {
   transport_.reset();
   opening_ = established_ = reading_ = writing_ = false;
   parked_ = 0;
   parked_data_ = false;
   open_deadline_.reset();
+}
+
+// ---- closing politely ---------------------------------------------------------------------------
+//
+// When the session closes a connection (after its DISCONNECT, or giving up on the broker), a
+// WebSocket still holds the last frames the session gave it, the DISCONNECT among them: they
+// go out, then a Close frame [RFC 6455 5.5.1]; TLS then sends close_notify [RFC 8446 6.1] and
+// waits for the broker's. The client has moved on meanwhile: this runs on the detached
+// transport, which its handlers keep alive, and ends by closing the socket after at most
+// goodbye_time whatever the broker does.
+
+namespace {
+
+constexpr std::chrono::seconds goodbye_time{2};
+
+void goodbye_shutdown(const std::shared_ptr<transport>& t) {
+  if (!t->tls) return t->close();
+  t->tls->async_shutdown([t](std::error_code) { t->close(); });
+}
+
+void goodbye_write(const std::shared_ptr<transport>& t) {
+  const bytes_view out = t->websocket ? t->websocket->writable() : bytes_view{};
+  if (out.empty()) return goodbye_shutdown(t);
+  t->with_stream([&](auto& stream) {
+    ::asio::async_write(stream, ::asio::buffer(out.data(), out.size()),
+                        [t](std::error_code ec, std::size_t n) {
+                          if (ec) return t->close();
+                          t->websocket->consume_writable(n);
+                          goodbye_write(t);
+                        });
+  });
+}
+
+}  // namespace
+
+void client_core::retire_transport() {
+  const transport_ptr t = transport_;
+  // (No write runs here: the session is frozen while one does.)
+  if (!t || !established_ || (!t->websocket && !t->tls)) return close_transport();
+  forget_transport();
+  // The read in progress ends (its completion is dropped: the transport is no longer current)
+  // before anything else uses the stream: posted behind that completion.
+  std::error_code ignored;
+  t->lowest().cancel(ignored);
+  t->goodbye_limit.emplace(strand_, goodbye_time);
+  t->goodbye_limit->async_wait([t](std::error_code ec) {
+    if (ec != ::asio::error::operation_aborted) t->close();
+  });
+  if (t->websocket) t->websocket->shutdown();
+  ::asio::post(strand_, [t] { goodbye_write(t); });
 }
 
 // ---- reading ------------------------------------------------------------------------------------

@@ -5,13 +5,16 @@
 // buffer.hpp, ...) would hide <asio/...>: keep to *_test.cpp and helpers.hpp.
 #pragma once
 
+#include <array>
 #include <asio/co_spawn.hpp>
 #include <asio/io_context.hpp>
+#include <asio/read.hpp>
 #include <asio/use_awaitable.hpp>
-
 #include <chrono>
+#include <cstdint>
 #include <exception>
 #include <string>
+#include <vector>
 
 #include "integration/fixture.hpp"
 #include "tern/asio/client.hpp"
@@ -64,6 +67,31 @@ bool run_until(::asio::io_context& io, Pred pred, std::chrono::milliseconds limi
   }
   return pred();
 }
+
+// For a broker played by a test: reads one MQTT packet from `stream` (a socket or an SSL
+// stream) and returns its bytes, fixed header included.
+template <class Stream>
+::asio::awaitable<std::vector<std::uint8_t>> read_packet(Stream& stream) {
+  std::vector<std::uint8_t> packet;
+  std::array<std::uint8_t, 1> byte{};
+  co_await ::asio::async_read(stream, ::asio::buffer(byte), use_awaitable);
+  packet.push_back(byte[0]);
+  std::size_t remaining = 0;
+  for (int shift = 0; shift < 28; shift += 7) {  // a remaining length of up to four bytes
+    co_await ::asio::async_read(stream, ::asio::buffer(byte), use_awaitable);
+    packet.push_back(byte[0]);
+    remaining |= static_cast<std::size_t>(byte[0] & 0x7f) << shift;
+    if ((byte[0] & 0x80) == 0) break;
+  }
+  const std::size_t header = packet.size();
+  packet.resize(header + remaining);
+  co_await ::asio::async_read(stream, ::asio::buffer(packet.data() + header, remaining),
+                              use_awaitable);
+  co_return packet;
+}
+
+// CONNACK of MQTT 3.1.1: accepted, no session present.
+inline constexpr std::array<std::uint8_t, 4> connack_accepted{0x20, 0x02, 0x00, 0x00};
 
 inline std::string payload_of(std::size_t size, std::uint64_t seed) {
   const auto bytes = it::pattern_bytes(size, seed);

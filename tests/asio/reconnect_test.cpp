@@ -67,6 +67,51 @@ TEST_CASE("asio: cancelling async_receive consumes no message") {
   });
 }
 
+TEST_CASE("asio: client::cancel() aborts every operation, the connection stays") {
+  TERN_FOR_EACH_VERSION(v);
+  it::broker b;
+  b.start();
+  ::asio::io_context io;
+  const std::string id = "asio-cancel-all-" + it::tag_of(v);
+  ta::client c(io, options_for(b.port(), v, id));
+
+  run_coroutine(io, [&]() -> ::asio::awaitable<void> {
+    co_await c.async_connect(use_awaitable);
+    co_await c.async_subscribe("asio/all", {.max_qos = qos::at_least_once}, use_awaitable);
+    std::vector<std::error_code> aborted;
+    for (int i = 0; i < 3; ++i)
+      c.async_receive(
+          [&](std::error_code ec, const ta::received_message&) { aborted.push_back(ec); });
+    c.cancel();
+    ::asio::steady_timer pause(io, 50ms);
+    co_await pause.async_wait(use_awaitable);
+    REQUIRE(aborted.size() == 3);
+    for (const auto& ec : aborted) CHECK(ec == ::asio::error::operation_aborted);
+    CHECK(c.state() == session_state::connected);
+
+    // Nothing was consumed and the connection still works.
+    co_await c.async_publish("asio/all", "after", qos::at_least_once, use_awaitable);
+    const ta::received_message m = co_await c.async_receive(use_awaitable);
+    CHECK(m.payload == "after");
+    co_await c.async_disconnect(use_awaitable);
+  });
+}
+
+TEST_CASE("asio: client::cancel() stops a connection attempt that keeps retrying") {
+  ::asio::io_context io;
+  const std::string id = "asio-cancel-connect";
+  ta::client_options o = options_for(tern::test::free_loopback_port(), protocol_version::v5, id);
+  o.session.retry_first_connection = true;  // nobody listens: it would retry forever
+  ta::client c(io, o);
+  std::optional<std::error_code> connected;
+  c.async_connect([&](std::error_code ec, const ta::connect_result&) { connected = ec; });
+  REQUIRE_FALSE(run_until(io, [&] { return connected.has_value(); }, 300ms));
+  c.cancel();
+  REQUIRE(run_until(io, [&] { return connected.has_value(); }));
+  CHECK(*connected == ::asio::error::operation_aborted);
+  CHECK(run_until(io, [&] { return c.state() == session_state::idle; }));
+}
+
 TEST_CASE("asio: a cancelled publish is detached, and still delivered") {
   TERN_FOR_EACH_VERSION(v);
   it::broker_options with_persistence;
@@ -123,6 +168,59 @@ TEST_CASE("asio: a cancelled publish is detached, and still delivered") {
   int connects = 0;
   for (const auto& e : events) connects += e.what == ta::connection_event::kind::connected;
   CHECK(connects == 2);
+}
+
+TEST_CASE("asio: manual acknowledgement; an unacknowledged message comes again") {
+  TERN_FOR_EACH_VERSION(v);
+  it::broker b;
+  b.start();
+  ::asio::io_context io;
+  const std::string id = "asio-manual-ack-" + it::tag_of(v);
+  ta::client_options o = persistent(b.port(), v, id);
+  o.session.manual_ack = true;
+  ta::client c(io, o);
+
+  run_coroutine(io, [&]() -> ::asio::awaitable<void> {
+    const auto ack_error = [&](const ta::received_message& m,
+                               reason_code code) -> ::asio::awaitable<std::error_code> {
+      try {
+        co_await c.async_ack(m, code, use_awaitable);
+      } catch (const std::system_error& e) {
+        co_return e.code();
+      }
+      co_return std::error_code{};
+    };
+    co_await c.async_connect(use_awaitable);
+    co_await c.async_subscribe("asio/ack", {.max_qos = qos::exactly_once}, use_awaitable);
+    for (const qos q : {qos::at_least_once, qos::exactly_once}) {
+      co_await c.async_publish("asio/ack", "acked", q, use_awaitable);
+      const ta::received_message m = co_await c.async_receive(use_awaitable);
+      CHECK(m.q == q);
+      if (v == protocol_version::v3_1_1) {  // no failure codes before 5.0
+        CHECK(co_await ack_error(m, reason_code::unspecified_error) ==
+              make_error_code(errc::invalid_reason_code));
+      }
+      CHECK_FALSE(co_await ack_error(m, reason_code::success));
+      CHECK(co_await ack_error(m, reason_code::success) == make_error_code(errc::unknown_message));
+    }
+    co_await c.async_publish("asio/ack", "qos 0", qos::at_most_once, use_awaitable);
+    const ta::received_message q0 = co_await c.async_receive(use_awaitable);
+    CHECK(co_await ack_error(q0, reason_code::success) == make_error_code(errc::unknown_message));
+
+    // Left unacknowledged: the broker sends it again on the next connection of the session.
+    co_await c.async_publish("asio/ack", "unacked", qos::at_least_once, use_awaitable);
+    const ta::received_message first = co_await c.async_receive(use_awaitable);
+    CHECK(first.payload == "unacked");
+    CHECK_FALSE(first.dup);
+    co_await c.async_disconnect(use_awaitable);
+    const ta::connect_result cr = co_await c.async_connect(use_awaitable);
+    CHECK(cr.session_present);
+    const ta::received_message again = co_await c.async_receive(use_awaitable);
+    CHECK(again.payload == "unacked");
+    CHECK(again.dup);
+    CHECK_FALSE(co_await ack_error(again, reason_code::success));
+    co_await c.async_disconnect(use_awaitable);
+  });
 }
 
 TEST_CASE("asio: broker restart, automatic reconnection, no QoS 1/2 message lost") {

@@ -1,7 +1,10 @@
 // tern::asio::client over TLS (asio::ssl) against mosquitto, and over WebSocket (the
 // tern::net::websocket_layer) against the node servers: aedes for 3.1.1, a bridge in front of
 // mosquitto for 5.0; ws:// and wss://.
+#include <asio/ip/tcp.hpp>
 #include <asio/ssl/context.hpp>
+#include <asio/ssl/stream.hpp>
+#include <asio/write.hpp>
 
 #include "helpers.hpp"
 
@@ -26,7 +29,8 @@ std::shared_ptr<::asio::ssl::context> trusting_test_ca() {
   for (const qos q : {qos::at_most_once, qos::at_least_once, qos::exactly_once}) {
     for (const std::size_t size : {std::size_t{1}, std::size_t{200} * 1024}) {
       const std::string payload = payload_of(size, seed++);
-      const ta::publish_result p = co_await c.async_publish(prefix + "/x", payload, q, use_awaitable);
+      const ta::publish_result p =
+          co_await c.async_publish(prefix + "/x", payload, q, use_awaitable);
       CHECK_FALSE(is_failure(p.code));
       const ta::received_message m = co_await c.async_receive(use_awaitable);
       CHECK(m.payload == payload);
@@ -107,4 +111,85 @@ TEST_CASE("asio: WebSocket" * it::needs_node()) {
       run_coroutine(io, [&]() -> ::asio::awaitable<void> { co_await round_trip(c, "asio/wss"); });
     }
   });
+}
+
+// mosquitto logs "disconnected" only for a DISCONNECT packet; a connection closed without one
+// is logged otherwise (and would publish the Will).
+TEST_CASE("asio: async_disconnect over WebSocket delivers the DISCONNECT" * it::needs_node()) {
+  it::broker b;
+  b.start();
+  it::ws_servers servers;
+  it::ws_server_options so;
+  so.bridge_target = b.port();
+  servers.start(so);
+  ::asio::io_context io;
+  const std::string id = "asio-ws-goodbye";
+  ta::client_options o = options_for(servers.bridge_ws(), protocol_version::v5, id);
+  o.transport = ta::transport_kind::websocket;
+  ta::client c(io, o);
+  run_coroutine(io, [&]() -> ::asio::awaitable<void> {
+    co_await c.async_connect(use_awaitable);
+    co_await c.async_disconnect(use_awaitable);
+  });
+  const auto logged = [&] {
+    return b.log().find("Client " + id + " disconnected.") != std::string::npos;
+  };
+  // The goodbye runs on after async_disconnect completed: keep the io_context running.
+  const auto until = std::chrono::steady_clock::now() + 5s;
+  io.restart();
+  while (!logged() && std::chrono::steady_clock::now() < until) io.run_for(10ms);
+  CHECK_MESSAGE(logged(), b.log());
+}
+
+// A broker of the test's own reads past the DISCONNECT: a clean TLS close (close_notify) reads
+// as end of stream, a TCP close without one as a truncated stream.
+TEST_CASE("asio: async_disconnect over TLS ends with close_notify") {
+  using tcp = ::asio::ip::tcp;
+  ::asio::io_context io;
+  const it::pki& p = it::pki::get();
+  ::asio::ssl::context server_tls(::asio::ssl::context::tls_server);
+  server_tls.use_certificate_chain_file(p.server_cert());
+  server_tls.use_private_key_file(p.server_key(), ::asio::ssl::context::pem);
+  tcp::acceptor acceptor(io, tcp::endpoint(::asio::ip::make_address(it::loopback), 0));
+  ::asio::ssl::stream<tcp::socket> server(io, server_tls);
+  std::optional<std::error_code> after_disconnect;
+  ::asio::co_spawn(
+      io,
+      [&]() -> ::asio::awaitable<void> {
+        co_await acceptor.async_accept(server.next_layer(), use_awaitable);
+        co_await server.async_handshake(::asio::ssl::stream_base::server, use_awaitable);
+        const std::vector<std::uint8_t> connect = co_await read_packet(server);
+        CHECK(connect.at(0) == 0x10);  // CONNECT
+        co_await ::asio::async_write(server, ::asio::buffer(connack_accepted), use_awaitable);
+        const std::vector<std::uint8_t> disconnect = co_await read_packet(server);
+        const std::vector<std::uint8_t> expected{0xe0, 0x00};
+        CHECK(disconnect == expected);
+        std::vector<std::uint8_t> more(16);
+        std::error_code ec;
+        try {
+          (void)co_await server.async_read_some(::asio::buffer(more), use_awaitable);
+        } catch (const std::system_error& e) {
+          ec = e.code();
+        }
+        after_disconnect = ec;
+        try {
+          co_await server.async_shutdown(use_awaitable);  // the answering close_notify
+        } catch (const std::system_error&) {
+        }
+      },
+      [](std::exception_ptr) {});
+
+  const std::string id = "asio-tls-goodbye";
+  ta::client_options o =
+      options_for(acceptor.local_endpoint().port(), protocol_version::v3_1_1, id);
+  o.transport = ta::transport_kind::tls;
+  o.tls_context = trusting_test_ca();
+  ta::client c(io, o);
+  run_coroutine(io, [&]() -> ::asio::awaitable<void> {
+    co_await c.async_connect(use_awaitable);
+    co_await c.async_disconnect(use_awaitable);
+  });
+  REQUIRE(run_until(
+      io, [&] { return after_disconnect.has_value(); }, 5s));
+  CHECK(*after_disconnect == ::asio::error::eof);
 }

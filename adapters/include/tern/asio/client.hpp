@@ -19,7 +19,9 @@
 //   async_subscribe     void(error_code, subscribe_result) SUBACK
 //   async_unsubscribe   void(error_code, subscribe_result) UNSUBACK
 //   async_receive       void(error_code, received_message) the next message delivered
-//   async_disconnect    void(error_code)                   DISCONNECT written, transport closed
+//   async_ack           void(error_code)                   PUBACK / PUBREC queued (manual_ack)
+//   async_reauthenticate void(error_code, owned_properties) AUTH Success (5.0)
+//   async_disconnect    void(error_code)                   DISCONNECT written, session stopped
 //
 // Errors (std::error_code): tern::errc for what the session refused (invalid topic,
 // queue_full, not_connected, invalid_state, ...); tern::reason_code for a broker's verdict (a
@@ -42,8 +44,8 @@
 //
 // Memory. The session (buffers, queues, stored messages) allocates only from the memory
 // resource passed to the constructor; operations use their handler's associated allocator.
-// Per connection the adapter adds the socket (and TLS / WebSocket state when used), one timer,
-// and nothing per message beyond the operation object: MQTT bytes are read straight into the
+// Per connection the adapter adds the socket (and TLS / WebSocket state when used), one timer
+// (two while closing, see async_disconnect), and nothing per message beyond the operation object: MQTT bytes are read straight into the
 // session's receive buffer and written from its transmit slices in one gather write.
 //
 // Back-pressure. Received messages wait in a queue for async_receive; while it holds
@@ -66,7 +68,10 @@
 //   async_subscribe /  not yet sent (waiting for a connection): withdrawn. Sent: detached as
 //   async_unsubscribe  for publish (the broker still applies it); total is then ignored.
 //   async_receive      completes with operation_aborted; no message is consumed.
+//   async_ack          not yet applied: withdrawn (the message stays unacknowledged).
+//   async_reauthenticate  not yet started: withdrawn. Started: detached as for publish.
 //   async_disconnect   not cancellable.
+// client::cancel() cancels every operation at once, as a terminal cancellation of each would.
 //
 // Stopping. When the session stops (async_disconnect, a refusal or failure without
 // reconnection, cancelled async_connect), operations still waiting complete with
@@ -113,8 +118,8 @@ struct client_options {
   std::uint16_t port = 0;          // 0: 1883, 8883, 80 or 443 by transport
   transport_kind transport = transport_kind::tcp;
   // The session: version, client id, keep-alive, queues, reconnection and its backoff, ...
-  // Its views need only live until the client is constructed. manual_ack is not supported
-  // (messages are acknowledged when the session decodes them) and is forced off.
+  // Its views need only live until the client is constructed. With manual_ack, QoS 1/2
+  // messages are acknowledged by async_ack, otherwise as soon as they arrive.
   session_config session;
 
   // TLS (tls, websocket_tls): the context holds CA, certificates and verify mode; it is
@@ -223,8 +228,46 @@ class client {
         initiation<detail::receive_op>{strand_, core_, true}, token);
   }
 
+  // Cancels every operation started before this call (ordered before it: from this thread, or
+  // synchronised with it), as a terminal cancellation of each would (see "Cancellation"): they
+  // complete with operation_aborted, except async_disconnect. A connection attempt in progress
+  // stops; an established connection stays, and publishes the session took are still sent.
+  void cancel();
+
+  // With session.manual_ack: acknowledges a QoS 1/2 message async_receive delivered, with
+  // PUBACK (QoS 1) or PUBREC (QoS 2) carrying `code` (5.0: a failure code refuses it; 3.1.1:
+  // success only). Until then the broker holds it as in flight and, after a reconnection with
+  // the session kept, sends it again. Completes once the session took the acknowledgement.
+  // Errors: errc::unknown_message (not awaiting an ack: QoS 0, acknowledged already, or from
+  // a session since discarded), errc::invalid_reason_code.
+  template <class Token>
+  auto async_ack(const received_message& message, reason_code code, Token&& token) {
+    return ::asio::async_initiate<Token, void(std::error_code)>(
+        initiation<detail::ack_op>{strand_, core_, true}, token, message.packet_id, code);
+  }
+  template <class Token>
+  auto async_ack(const received_message& message, Token&& token) {
+    return async_ack(message, reason_code::success, std::forward<Token>(token));
+  }
+
+  // Re-authenticates (5.0, with session.auth) [MQTT 4.12.1]: sends AUTH Re-authenticate with
+  // the authenticator's initial data and lets it answer the broker's challenges; completes
+  // with the properties of the broker's AUTH Success. A broker that refuses ends the
+  // connection (DISCONNECT with its reason): the operation completes with that error, as it
+  // does with any loss of the connection meanwhile. Errors before anything is sent:
+  // errc::not_connected, errc::unsupported_by_version (3.1.1, or no authenticator),
+  // errc::invalid_state (a re-authentication is already running).
+  template <class Token>
+  auto async_reauthenticate(Token&& token) {
+    return ::asio::async_initiate<Token, void(std::error_code, owned_properties)>(
+        initiation<detail::reauthenticate_op>{strand_, core_, true}, token);
+  }
+
   // Ends the session: DISCONNECT (with `code` and `props` in 5.0), then the transport closes;
-  // no reconnection. Completes once the session is stopped (at once if it already is).
+  // no reconnection. Completes once the session is stopped (at once if it already is). The
+  // close itself goes on in the io_context for at most 2 s: a WebSocket writes what it still
+  // holds (the DISCONNECT's frame) and a Close frame, TLS sends close_notify and waits for the
+  // broker's, then the socket closes. Any close the session asks for goes the same way.
   template <class Token>
   auto async_disconnect(reason_code code, owned_properties props, Token&& token) {
     return ::asio::async_initiate<Token, void(std::error_code)>(

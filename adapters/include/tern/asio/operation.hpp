@@ -30,7 +30,16 @@ namespace tern::asio::detail {
 
 class client_core;
 
-enum class op_kind : std::uint8_t { connect, publish, subscribe, unsubscribe, receive, disconnect };
+enum class op_kind : std::uint8_t {
+  connect,
+  publish,
+  subscribe,
+  unsubscribe,
+  receive,
+  ack,
+  reauthenticate,
+  disconnect,
+};
 
 // The type-erased part the core sees. Linked into one of the core's queues at a time.
 class op_base {
@@ -105,6 +114,25 @@ class receive_op : public result_op<received_message> {
 
  protected:
   ~receive_op() = default;
+};
+
+class ack_op : public result_op<std::monostate> {
+ public:
+  ack_op(std::uint64_t id, std::uint16_t packet, reason_code c)
+      : result_op(op_kind::ack, id), packet_id(packet), code(c) {}
+  std::uint16_t packet_id;
+  reason_code code;
+
+ protected:
+  ~ack_op() = default;
+};
+
+class reauthenticate_op : public result_op<owned_properties> {
+ public:
+  explicit reauthenticate_op(std::uint64_t id) : result_op(op_kind::reauthenticate, id) {}
+
+ protected:
+  ~reauthenticate_op() = default;
 };
 
 class disconnect_op : public result_op<std::monostate> {
