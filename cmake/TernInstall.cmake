@@ -1,6 +1,6 @@
 # Install rules: headers, the libraries, CMake package files (find_package(tern) → tern::core,
-# and tern::net / tern::client when the adapters are built) and relocatable pkg-config files
-# (tern.pc; tern-client.pc with the adapters).
+# tern::net / tern::client when the adapters are built, tern::asio when Asio was found too) and
+# relocatable pkg-config files (tern.pc; tern-client.pc with the adapters; tern-asio.pc).
 
 include(GNUInstallDirs)
 include(CMakePackageConfigHelpers)
@@ -15,6 +15,11 @@ set(TERN_WITH_ADAPTERS OFF)
 if(TARGET tern_net AND TARGET tern_client)
   list(APPEND _tern_install_targets tern_net tern_client)
   set(TERN_WITH_ADAPTERS ON)
+endif()
+set(TERN_WITH_ASIO OFF)
+if(TERN_WITH_ADAPTERS AND TARGET tern_asio)
+  list(APPEND _tern_install_targets tern_asio)
+  set(TERN_WITH_ASIO ON)
 endif()
 install(TARGETS ${_tern_install_targets}
   EXPORT ternTargets
@@ -77,4 +82,9 @@ if(TERN_WITH_ADAPTERS)
   configure_file(${PROJECT_SOURCE_DIR}/cmake/tern-client.pc.in ${PROJECT_BINARY_DIR}/tern-client.pc
                  @ONLY)
   install(FILES ${PROJECT_BINARY_DIR}/tern-client.pc DESTINATION ${TERN_INSTALL_PKGCONFIGDIR})
+  if(TERN_WITH_ASIO)
+    configure_file(${PROJECT_SOURCE_DIR}/cmake/tern-asio.pc.in ${PROJECT_BINARY_DIR}/tern-asio.pc
+                   @ONLY)
+    install(FILES ${PROJECT_BINARY_DIR}/tern-asio.pc DESTINATION ${TERN_INSTALL_PKGCONFIGDIR})
+  endif()
 endif()

@@ -3,7 +3,8 @@
 # Installs the Tern build tree BUILD_DIR into WORK_DIR/prefix, then builds CONSUMER_DIR (a tiny
 # user project) against it twice: with find_package(tern) and with `pkg-config --cflags --libs
 # tern`. Both programs must run and exit 0. With ADAPTERS=ON the same goes for a client program
-# (tern::client, and `pkg-config tern-client`). FLAGS carries sanitizer/coverage flags the installed
+# (tern::client, and `pkg-config tern-client`), and with ASIO=ON for an Asio program (tern::asio,
+# and `pkg-config tern-asio`). FLAGS carries sanitizer/coverage flags the installed
 # library was built with (a consumer must link their runtimes too).
 
 foreach(var BUILD_DIR WORK_DIR CONSUMER_DIR GENERATOR CXX)
@@ -42,6 +43,12 @@ if(ADAPTERS)
   endif()
   run("run client consumer (cmake)" "${WORK_DIR}/cmake-build/client_consumer")
 endif()
+if(ASIO)
+  if(NOT EXISTS "${WORK_DIR}/cmake-build/asio_consumer")
+    message(FATAL_ERROR "install_consumer: the installed package has no tern::asio")
+  endif()
+  run("run asio consumer (cmake)" "${WORK_DIR}/cmake-build/asio_consumer")
+endif()
 
 # 2. pkg-config, the way a Makefile user would.
 if(NOT PKG_CONFIG)
@@ -79,4 +86,18 @@ if(ADAPTERS)
   run("compile client consumer (pkg-config)" "${CXX}" -std=c++20 ${extra_flags}
       "${CONSUMER_DIR}/client_main.cpp" ${pc_client_flags} -o "${WORK_DIR}/client-consumer-pc")
   run("run client consumer (pkg-config)" "${WORK_DIR}/client-consumer-pc")
+endif()
+
+if(ASIO)
+  execute_process(COMMAND "${PKG_CONFIG}" --cflags --libs tern-asio
+                  OUTPUT_VARIABLE pc_asio_flags OUTPUT_STRIP_TRAILING_WHITESPACE
+                  RESULT_VARIABLE rc)
+  if(NOT rc EQUAL 0)
+    message(FATAL_ERROR "install_consumer: pkg-config --cflags --libs tern-asio failed (${rc})")
+  endif()
+  message(STATUS "pkg-config --cflags --libs tern-asio: ${pc_asio_flags}")
+  separate_arguments(pc_asio_flags UNIX_COMMAND "${pc_asio_flags}")
+  run("compile asio consumer (pkg-config)" "${CXX}" -std=c++20 ${extra_flags}
+      "${CONSUMER_DIR}/asio_main.cpp" ${pc_asio_flags} -o "${WORK_DIR}/asio-consumer-pc")
+  run("run asio consumer (pkg-config)" "${WORK_DIR}/asio-consumer-pc")
 endif()
