@@ -36,12 +36,6 @@ doctest::skip unless_built() {
   return doctest::skip(!examples_built);
 }
 
-std::size_t count_of(const std::string& text, std::string_view needle) {
-  std::size_t n = 0;
-  for (auto at = text.find(needle); at != std::string::npos; at = text.find(needle, at + 1)) ++n;
-  return n;
-}
-
 // Runs examples/<name> with `args` until it exits (killed after `limit`); its stdout and
 // stderr together, and how it ended ("exit 0", "signal 9", ...).
 struct example_result {

@@ -49,12 +49,6 @@ doctest::skip unless_built(bool built = examples_built) {
   return doctest::skip(!built);
 }
 
-std::size_t count_of(const std::string& text, std::string_view needle) {
-  std::size_t n = 0;
-  for (auto at = text.find(needle); at != std::string::npos; at = text.find(needle, at + 1)) ++n;
-  return n;
-}
-
 // One run of an example program; stdout and stderr both go to a file in a scratch directory.
 class example_run {
  public:

@@ -75,6 +75,13 @@ constexpr milliseconds patience = 15s;
 
 inline std::string source_dir() { return TERN_INTEGRATION_SOURCE_DIR; }
 
+// How many times `needle` occurs in `text` (overlapping occurrences included).
+inline std::size_t count_of(const std::string& text, std::string_view needle) {
+  std::size_t n = 0;
+  for (auto at = text.find(needle); at != std::string::npos; at = text.find(needle, at + 1)) ++n;
+  return n;
+}
+
 inline std::string read_file(const std::string& path) {
   std::ifstream in(path, std::ios::binary);
   std::stringstream s;
