@@ -76,6 +76,11 @@ class packet_id_set {
     size_ = 0;
   }
 
+  // Returns the table's storage when no id is held (session::trim_memory).
+  void release_if_empty() noexcept {
+    if (size_ == 0) std::pmr::vector<std::uint32_t>(slots_.get_allocator()).swap(slots_);
+  }
+
   // Calls f(id, flag) for every entry, in no particular order.
   template <class F>
   void for_each(F&& f) const {

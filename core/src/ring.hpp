@@ -1,6 +1,7 @@
 // Private: a FIFO ring over memory from a pmr resource. It grows (doubling) when full and never
-// shrinks, so a steady flow reuses the same storage: no allocation per element, unlike
-// std::deque, which allocates and frees blocks as it moves.
+// shrinks on its own (only release() gives the storage back), so a steady flow reuses the same
+// storage: no allocation per element, unlike std::deque, which allocates and frees blocks as it
+// moves.
 #pragma once
 
 #include <cstddef>
@@ -70,6 +71,13 @@ class ring {
   void clear() noexcept {
     while (size_ != 0) pop_front();
     head_ = 0;
+  }
+  // Returns the storage of an empty ring (session::trim_memory); the next push takes it again.
+  void release() noexcept {
+    if (size_ != 0 || data_ == nullptr) return;
+    memory_->deallocate(data_, capacity_ * sizeof(T), alignof(T));
+    data_ = nullptr;
+    capacity_ = head_ = 0;
   }
 
  private:

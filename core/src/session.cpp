@@ -221,6 +221,42 @@ void session::handle_bytes(bytes_view data, time_point now) {
 
 void session::handle_timeout(time_point now) { impl_->on_timeout(monotonic(impl_->last_now, now)); }
 
+namespace {
+template <class T>
+void release_storage(std::pmr::vector<T>& v) noexcept {
+  std::pmr::vector<T>(v.get_allocator()).swap(v);
+}
+}  // namespace
+
+void session::trim_memory() noexcept {
+  impl& s = *impl_;
+  // Undelivered events may view the receive buffer and retired alias topics: those stay.
+  if (s.events.empty()) {
+    release_storage(s.retired_aliases);
+    if (s.rstart == s.rend) {
+      release_storage(s.rbuf);
+      s.rstart = s.rend = s.rneeded = 0;
+    }
+    s.events.release();
+  }
+  // Transmit slices handed out stay valid until the next commit: nothing they view goes.
+  if (!s.slices_out) {
+    release_storage(s.retired_tbufs);
+    if (s.segments.empty()) {
+      release_storage(s.tbuf);
+      s.thead = 0;
+    }
+  }
+  s.segments.release();
+  s.packet_ends.release();
+  s.actions.release();
+  s.inflight.release();
+  s.pending.release();
+  if (s.requests.empty()) release_storage(s.requests);
+  if (s.qos1_unacked.empty()) release_storage(s.qos1_unacked);
+  s.qos2_in.release_if_empty();
+}
+
 std::optional<action> session::poll_action() {
   if (impl_->actions.empty()) return std::nullopt;
   action a = std::move(impl_->actions.front());

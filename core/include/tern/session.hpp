@@ -129,6 +129,14 @@ class session {
   // A deadline from poll_timeout() passed (or any time: early calls do nothing).
   void handle_timeout(time_point now);
 
+  // Gives back the storage of every buffer and queue that is empty (receive and transmit
+  // buffers, event, action and transmit queues), so an idle connection holds little more than
+  // the session object itself. The next bytes in or out take them again (a few allocations):
+  // call it when the connection has gone quiet, not per message — tern::asio does after CONNACK
+  // and after a read that ends a silence of a second or more. Ends the views handed out, like
+  // any non-const call.
+  void trim_memory() noexcept;
+
   // ---- Outputs ----------------------------------------------------------------------------
 
   std::optional<action> poll_action();
