@@ -50,11 +50,20 @@ class round_trip {
   void on_publish(std::error_code ec, const tern::asio::publish_result& r) {
     if (ec) return fail("publish", ec);
     std::printf("published (%s)\n", std::string(tern::to_string(r.outcome)).c_str());
+    acknowledged_ = true;
+    if (received_) finish();
   }
 
   void on_message(std::error_code ec, const tern::asio::received_message& m) {
     if (ec) return fail("receive", ec);
     std::printf("received %s: %s\n", m.topic.c_str(), m.payload.c_str());
+    received_ = true;
+    if (acknowledged_) finish();
+  }
+
+  // The broker may deliver our message before it acknowledges it: a disconnect on delivery
+  // alone would abandon the publish still waiting for its PUBACK.
+  void finish() {
     client_.async_disconnect([this](std::error_code e) { on_disconnect(e); });
   }
 
@@ -72,6 +81,8 @@ class round_trip {
   tern::asio::client& client_;
   std::string topic_;
   bool succeeded_ = false;
+  bool acknowledged_ = false;
+  bool received_ = false;
 };
 
 }  // namespace

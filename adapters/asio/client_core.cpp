@@ -141,6 +141,8 @@ std::uint64_t next_serial(client_core& core) noexcept {
 
 void submit(const std::shared_ptr<client_core>& core, op_base* op) { core->post_submit(op); }
 
+void defer_completion(client_core& core, op_base* op) { core.defer(op); }
+
 void request_cancel(const std::weak_ptr<client_core>& core, std::uint64_t serial,
                     ::asio::cancellation_type_t type) {
   if (const auto c = core.lock()) c->post_cancel(serial, type);
@@ -163,8 +165,8 @@ client_core::~client_core() {
   // Only reached when no handler of ours is pending any more, or the io_context is being
   // destroyed: operations are freed without their handlers being called.
   if (connect_ != nullptr) connect_->destroy();
-  for (op_queue* q : {&commands_, &held_requests_, &publishes_, &requests_, &reauthentications_,
-                      &receives_, &disconnects_})
+  for (op_queue* q : {&inbox_, &completed_, &commands_, &held_requests_, &publishes_, &requests_,
+                      &reauthentications_, &receives_, &disconnects_})
     destroy_all(*q);
   while (received_node* n = received_head_) {
     received_head_ = n->next;
@@ -172,29 +174,15 @@ client_core::~client_core() {
   }
 }
 
-namespace {
-
-// Owns an operation on its way to the strand, so that a post the io_context never runs
-// (destroyed first) does not leak it.
-struct op_holder {
-  op_base* op;
-  explicit op_holder(op_base* o) noexcept : op(o) {}
-  op_holder(op_holder&& other) noexcept : op(std::exchange(other.op, nullptr)) {}
-  op_holder(const op_holder&) = delete;
-  op_holder& operator=(const op_holder&) = delete;
-  op_holder& operator=(op_holder&&) = delete;
-  ~op_holder() {
-    if (op != nullptr) op->destroy();
-  }
-  op_base* release() noexcept { return std::exchange(op, nullptr); }
-};
-
-}  // namespace
-
 void client_core::post_submit(op_base* op) {
-  ::asio::post(strand_, [self = shared_from_this(), holder = op_holder(op)]() mutable {
-    self->on_submit(holder.release());
-  });
+  {
+    const std::lock_guard<std::mutex> lock(inbox_mutex_);
+    inbox_.push_back(op);
+    if (std::exchange(inbox_posted_, true)) return;
+  }
+  // An io_context destroyed before this runs leaves the operation in the inbox, which the
+  // core's destructor frees.
+  ::asio::post(strand_, [self = shared_from_this()] { self->on_inbox(); });
 }
 
 void client_core::post_cancel(std::uint64_t serial, ::asio::cancellation_type_t type) {
@@ -209,15 +197,74 @@ void client_core::post_shutdown() {
   ::asio::post(strand_, [self = shared_from_this()] { self->shutdown(); });
 }
 
-void client_core::on_submit(op_base* op) {
-  if (shut_down_) return fail(op, ::asio::error::operation_aborted);
-  commands_.push_back(op);
-  drive();
+bool client_core::take_inbox(bool keep_claim) {
+  op_queue taken;
+  {
+    const std::lock_guard<std::mutex> lock(inbox_mutex_);
+    if (!keep_claim) inbox_posted_ = false;
+    if (inbox_.empty()) return false;
+    while (op_base* op = inbox_.pop_front()) taken.push_back(op);
+  }
+  while (op_base* op = taken.pop_front()) {
+    op->owner = this;
+    if (shut_down_) {
+      fail(op, ::asio::error::operation_aborted);
+    } else {
+      commands_.push_back(op);
+    }
+  }
+  return true;
+}
+
+void client_core::on_inbox() {
+  if (take_inbox()) drive();
+}
+
+// drive() and flush() invoke what completes under them when they end; anything else (a
+// cancellation, a shutdown) posts a flush.
+void client_core::defer(op_base* op) {
+  completed_.push_back(op);
+  if (in_drive_ || flushing_ || std::exchange(flush_posted_, true)) return;
+  ::asio::post(strand_, [self = shared_from_this()] { self->flush(); });
+}
+
+// Handlers run here: on the strand, never inside a public call (those only queue), and outside
+// the drive loop. What they submit is taken at once and driven, and what that completes (a
+// receive finding a queued message, say) is invoked in the next pass, so a loop of calls costs
+// no post per step. Bounded, to let other work on the executor run.
+void client_core::flush() {
+  if (flushing_) return;  // the flush further up the stack takes these
+  flush_posted_ = false;
+  if (completed_.empty()) return;
+  flushing_ = true;
+  {
+    // Submissions from the handlers are taken below; they need no post of their own.
+    const std::lock_guard<std::mutex> lock(inbox_mutex_);
+    inbox_posted_ = true;
+  }
+  const std::shared_ptr<client_core> keep = shared_from_this();  // a handler may drop the client
+  for (int pass = 0; pass < 64 && !completed_.empty(); ++pass) {
+    op_queue batch;  // only what is complete now; later completions go to the next pass
+    while (op_base* op = completed_.pop_front()) batch.push_back(op);
+    while (op_base* op = batch.pop_front()) op->invoke();
+    if (take_inbox(true)) drive();
+  }
+  flushing_ = false;
+  bool post_inbox = false;
+  {
+    const std::lock_guard<std::mutex> lock(inbox_mutex_);
+    post_inbox = !inbox_.empty();  // arrived from another thread after the last take
+    inbox_posted_ = post_inbox;
+  }
+  if (post_inbox) ::asio::post(strand_, [self = shared_from_this()] { self->on_inbox(); });
+  if (!completed_.empty() && !std::exchange(flush_posted_, true))
+    ::asio::post(strand_, [self = shared_from_this()] { self->flush(); });
 }
 
 // What cancelling each operation means is documented in client.hpp.
 void client_core::on_cancel(std::uint64_t serial, ::asio::cancellation_type_t type) {
   if (shut_down_) return;
+  take_inbox();  // submitted before this cancellation was
   const auto match = [serial](const op_base* op) { return op->serial == serial; };
   const bool detach = (type & (::asio::cancellation_type::terminal |
                                ::asio::cancellation_type::partial)) !=
@@ -250,6 +297,7 @@ void client_core::on_cancel(std::uint64_t serial, ::asio::cancellation_type_t ty
 // What on_cancel does with terminal cancellation, for every operation.
 void client_core::on_cancel_all() {
   if (shut_down_) return;
+  take_inbox();  // submitted before this cancellation was
   const std::error_code aborted = ::asio::error::operation_aborted;
   op_queue disconnects;  // not cancellable: they keep their place
   while (op_base* op = commands_.pop_front()) {
@@ -271,6 +319,7 @@ void client_core::on_cancel_all() {
 
 void client_core::shutdown() {
   if (shut_down_) return;
+  take_inbox();
   shut_down_ = true;
   timer_.cancel();
   close_transport();
@@ -317,6 +366,7 @@ void client_core::drive() {
       on_event(*e, now);
     }
     if (websocket_active()) progress |= pump_websocket(now);
+    progress |= write_now(now);
     if (!progress) break;
   }
   const session_state state = session_.state();
@@ -328,6 +378,7 @@ void client_core::drive() {
   start_read();
   in_drive_ = false;
   arm_timer(now);
+  flush();
 }
 
 bool client_core::apply_commands(time_point now) {

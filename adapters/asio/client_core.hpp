@@ -9,12 +9,19 @@
 //     then actions (open / close the transport) and events (completing operations), then one
 //     gather write of everything poll_transmit() offers, a read if none runs, and one timer
 //     for the earliest of the session's deadline, the open deadline and the write deadline.
-//   * While a write is in flight the session is frozen: its transmit slices (and for
-//     WebSocket, the layer's output) are what the kernel or the TLS engine is reading, and any
+//   * Plain TCP writes go straight from the drive loop (a non-blocking gather write, committed
+//     at once); only what the kernel did not take becomes an asynchronous write.
+//   * While an asynchronous write is in flight the session is frozen: its transmit slices (and
+//     for WebSocket, the layer's output) are what the kernel or the TLS engine is reading, and any
 //     call into the session may move them. Commands wait in `commands_`, a completed read
 //     waits in `parked_`, timers wait; the write's completion commits the bytes and drives.
 //     The read itself may run meanwhile, into receive_buffer(), which nothing but
 //     receive_buffer() moves.
+//   * Operations arrive through an inbox (one post drains a burst of calls) and complete in
+//     batches: complete() queues them, and flush() — at the end of drive(), or posted when
+//     something completes outside it — invokes them, then takes and drives what their
+//     handlers submitted, so a handler that starts the next operation (the usual publish or
+//     receive loop) costs no post per message.
 //   * Events are turned into owned values at once (received messages are copied into the
 //     receive queue), since their views die at the next receive_buffer().
 #pragma once
@@ -28,6 +35,7 @@
 #include <cstdint>
 #include <memory>
 #include <memory_resource>
+#include <mutex>
 #include <optional>
 #include <string>
 
@@ -84,6 +92,12 @@ struct transport {
   std::optional<::asio::ssl::stream<tcp::socket>> tls;  // with TLS
   std::unique_ptr<net::websocket_layer> websocket;
   mutable_bytes read_region;  // where the read in progress puts its bytes
+  // Idleness of the read path (transport.cpp, start_read): when the current wait-and-read
+  // began, whether it is in its readability wait, whether the last read ended a silence.
+  time_point read_since{};
+  bool read_waiting = false;
+  bool read_quiet = false;
+  bool read_before = false;  // a read has completed on this transport
   std::optional<::asio::steady_timer> goodbye_limit;  // bounds a polite close (transport.cpp)
 };
 
@@ -104,14 +118,23 @@ class client_core : public std::enable_shared_from_this<client_core> {
   // ---- from the public side (any thread) --------------------------------------------------
   std::atomic<std::uint64_t> serials{0};
   std::atomic<session_state> observed_state{session_state::idle};
+  // Submissions wait in an inbox that one posted drain empties onto the strand, so a burst of
+  // calls costs one post and one drive rather than one each.
   void post_submit(op_base* op);
   void post_cancel(std::uint64_t serial, ::asio::cancellation_type_t type);
   void post_cancel_all();
   void post_shutdown();
 
+  // ---- on the strand ------------------------------------------------------------------------
+  void defer(op_base* op);  // a completed operation, invoked by the next flush()
+
  private:
   // ---- client_core.cpp: commands, events, the drive loop --------------------------------
-  void on_submit(op_base* op);
+  // Moves submitted operations to commands_; true if there were any. keep_claim: flush() is
+  // taking them as they come, so inbox_posted_ stays set.
+  bool take_inbox(bool keep_claim = false);
+  void on_inbox();
+  void flush();  // invokes the completed operations, then serves what their handlers asked
   void on_cancel(std::uint64_t serial, ::asio::cancellation_type_t type);
   void on_cancel_all();
   void shutdown();
@@ -153,6 +176,7 @@ class client_core : public std::enable_shared_from_this<client_core> {
   void on_read(const transport_ptr& t, std::error_code ec, std::size_t n);
   void process_parked(time_point now);
   bool pump_websocket(time_point now);  // session bytes into the layer; true if any moved
+  bool write_now(time_point now);  // plain TCP: a non-blocking gather write; true if any went
   void start_write(time_point now);
   void on_write(const transport_ptr& t, std::error_code ec, std::size_t n);
 
@@ -176,7 +200,9 @@ class client_core : public std::enable_shared_from_this<client_core> {
   std::error_code last_transport_error_;
   std::optional<time_point> open_deadline_;
   time_point write_started_{};
-  std::array<::asio::const_buffer, 16> write_buffers_{};
+  // Stored QoS 1/2 messages are slices of their own: one gather write carries a window's worth.
+  static constexpr std::size_t max_write_slices = 64;
+  std::array<::asio::const_buffer, max_write_slices> write_buffers_{};
 
   // ---- timer --------------------------------------------------------------------------------
   ::asio::steady_timer timer_;
@@ -184,7 +210,13 @@ class client_core : public std::enable_shared_from_this<client_core> {
   std::uint64_t timer_seq_ = 0;
 
   // ---- operations ---------------------------------------------------------------------------
-  op_queue commands_;           // submitted, not yet given to the session
+  std::mutex inbox_mutex_;
+  op_queue inbox_;             // submitted from any thread, not yet on the strand
+  bool inbox_posted_ = false;  // a drain of the inbox is posted (guarded by inbox_mutex_)
+  op_queue completed_;         // completed, their handlers not yet invoked
+  bool flush_posted_ = false;
+  bool flushing_ = false;      // flush() is invoking handlers (further up this call stack)
+  op_queue commands_;           // taken from the inbox, not yet given to the session
   op_queue held_requests_;      // subscribe / unsubscribe waiting for a connection
   op_queue publishes_;          // given to the session, waiting for publish_completed
   op_queue requests_;           // SUBSCRIBE / UNSUBSCRIBE sent, waiting for the ack

@@ -115,6 +115,8 @@ void client_core::on_tcp_connected(const transport_ptr& t, std::error_code ec) {
   }
   // Coalesced writes need no Nagle delay (docs/ARCHITECTURE.md, "Writes are coalesced").
   t->lowest().set_option(tcp::no_delay(true), ec);
+  // write_now() writes without waiting; the asynchronous operations work either way.
+  t->lowest().non_blocking(true, ec);
   if (t->tls) {
     const std::string& name =
         options_.tls_server_name.empty() ? target_host_ : options_.tls_server_name;
@@ -293,12 +295,41 @@ bool client_core::read_paused() const noexcept {
          received_bytes_ >= options_.max_received_bytes;
 }
 
+namespace {
+// A read that ends a silence this long marks the connection as idle (see start_read).
+constexpr std::chrono::seconds idle_after{1};
+}  // namespace
+
+// An idle connection holds no receive buffer. When the last read ended a silence of
+// idle_after or more, or was the connection's first (CONNACK, after which many clients stay
+// quiet), the session gives back its empty buffers and the next read first waits for the
+// socket to be readable, taking a buffer only then. A busy connection keeps its buffer and
+// reads as it always did. TLS reads as before: its engine, not the socket, says what is
+// readable.
 void client_core::start_read() {
   if (!established_ || reading_ || parked_data_ || shut_down_ || read_paused()) return;
   const transport_ptr t = transport_;
+  reading_ = true;
+  if (!t->read_waiting) t->read_since = clock::now();
+  if (t->read_quiet && !t->tls) {
+    t->read_quiet = false;
+    t->read_waiting = true;
+    session_.trim_memory();
+    t->lowest().async_wait(tcp::socket::wait_read,
+                           [self = shared_from_this(), t](std::error_code ec) {
+                             if (!self->current(t)) return;
+                             self->reading_ = false;
+                             if (ec) {
+                               self->transport_failed(ec);
+                               return self->drive();
+                             }
+                             self->start_read();  // now with a buffer
+                           });
+    return;
+  }
+  t->read_waiting = false;
   // receive_buffer() leaves the transmit slices alone, so this is safe while a write runs.
   t->read_region = session_.receive_buffer();
-  reading_ = true;
   t->with_stream([&](auto& stream) {
     stream.async_read_some(::asio::buffer(t->read_region.data(), t->read_region.size()),
                            [self = shared_from_this(), t](std::error_code ec, std::size_t n) {
@@ -314,6 +345,8 @@ void client_core::on_read(const transport_ptr& t, std::error_code ec, std::size_
     transport_failed(ec);
     return drive();
   }
+  t->read_quiet = !t->read_before || clock::now() - t->read_since >= idle_after;
+  t->read_before = true;
   parked_ = n;
   parked_data_ = true;
   drive();  // gives the bytes to the session, or leaves them parked while a write runs
@@ -346,7 +379,7 @@ bool client_core::pump_websocket(time_point now) {
   bool moved = false;
   net::websocket_layer& ws = *transport_->websocket;
   for (int i = 0; i < 64 && session_.transmit_size() != 0; ++i) {
-    std::array<bytes_view, 16> slices;
+    std::array<bytes_view, max_write_slices> slices;
     const std::size_t count = session_.poll_transmit(slices);
     std::error_code ec;
     const std::size_t taken = ws.send(std::span<const bytes_view>(slices.data(), count), ec);
@@ -362,8 +395,29 @@ bool client_core::pump_websocket(time_point now) {
   return moved;
 }
 
-// One gather write of everything poll_transmit() offers (up to 16 slices; consecutive small
-// packets share one slice), or of the WebSocket layer's output.
+bool client_core::write_now(time_point now) {
+  if (!established_ || writing_ || shut_down_ || !transport_ || transport_->tls ||
+      transport_->websocket)
+    return false;
+  std::array<bytes_view, max_write_slices> slices;
+  const std::size_t count = session_.poll_transmit(slices);
+  if (count == 0) return false;
+  for (std::size_t i = 0; i < count; ++i)
+    write_buffers_[i] = ::asio::const_buffer(slices[i].data(), slices[i].size());
+  std::error_code ec;
+  const std::size_t n = transport_->socket->write_some(
+      std::span<const ::asio::const_buffer>(write_buffers_.data(), count), ec);
+  if (ec == ::asio::error::would_block || ec == ::asio::error::try_again) return false;
+  if (ec) {
+    transport_failed(ec);
+    return true;
+  }
+  session_.commit_transmit(n, now);
+  return n != 0;
+}
+
+// One gather write of everything poll_transmit() offers (up to max_write_slices; consecutive
+// small packets share one slice), or of the WebSocket layer's output.
 void client_core::start_write(time_point now) {
   if (!established_ || writing_ || shut_down_) return;
   std::size_t count = 0;
@@ -373,7 +427,7 @@ void client_core::start_write(time_point now) {
     write_buffers_[0] = ::asio::const_buffer(out.data(), out.size());
     count = 1;
   } else {
-    std::array<bytes_view, 16> slices;
+    std::array<bytes_view, max_write_slices> slices;
     count = session_.poll_transmit(slices);
     if (count == 0) return;
     for (std::size_t i = 0; i < count; ++i)

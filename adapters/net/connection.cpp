@@ -44,7 +44,12 @@ std::string to_text(const address& a) {
   const auto* in6 = reinterpret_cast<const sockaddr_in6*>(&a.storage);
   inet_ntop(AF_INET6, &in6->sin6_addr, host, sizeof host);
   port = ntohs(in6->sin6_port);
-  return "[" + std::string(host) + "]:" + std::to_string(port);
+  // Appended step by step: g++ 12 -O3 sees a false -Wrestrict in "[" + std::string(...).
+  std::string text = "[";
+  text += host;
+  text += "]:";
+  text += std::to_string(port);
+  return text;
 }
 
 std::error_code resolve(const std::string& host, std::uint16_t port, std::vector<address>& out) {

@@ -97,9 +97,13 @@ TEST_CASE("asio: a broker that stops reading ends the connection after write_tim
   const std::string payload = payload_of(std::size_t{1} << 20, 3);
   constexpr int count = 32;
   int completed = 0;
+  int written = 0;
   for (int i = 0; i < count; ++i) {
     c.async_publish("asio/stall", payload, qos::at_most_once,
-                    [&](std::error_code, const ta::publish_result&) { ++completed; });
+                    [&](std::error_code ec, const ta::publish_result&) {
+                      ++completed;
+                      if (!ec) ++written;
+                    });
   }
   const auto started = std::chrono::steady_clock::now();
   REQUIRE(run_until(
@@ -109,7 +113,7 @@ TEST_CASE("asio: a broker that stops reading ends the connection after write_tim
   CHECK(events[1].what == ta::connection_event::kind::disconnected);
   CHECK(events[1].error == std::make_error_code(std::errc::timed_out));
   CHECK(waited >= 300ms);
-  CHECK(completed < count);  // the broker never had them all
+  CHECK(written < count);  // the broker never had them all
   CHECK_FALSE(events[1].reconnect_at.has_value());
   // Without reconnection the session stops; whatever still waited completes.
   REQUIRE(run_until(

@@ -33,9 +33,11 @@
 //
 // Thread model. The client runs on a strand of the executor it is given (get_executor()); the
 // session and the connection are only ever touched there. Every public function may be called
-// from any thread: it allocates the operation and posts it to the strand. Handlers run on their
-// associated executor (by default the client's strand), always posted, never inline. Many
-// clients may share one io_context, run by any number of threads.
+// from any thread: it allocates the operation and queues it for the strand (calls made
+// together are taken together: one post, one write). Handlers run on their associated
+// executor (by default the client's strand), never inside the call that started them: the
+// client invokes the completions of each batch from a handler it posts, dispatching each to
+// its executor. Many clients may share one io_context, run by any number of threads.
 //
 // Lifetime. The client owns a shared core that outstanding handlers keep alive; destroying the
 // client closes the connection (no DISCONNECT: call async_disconnect first for a clean end)

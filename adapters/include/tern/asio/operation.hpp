@@ -2,9 +2,12 @@
 // its completion handler type-erased, so the non-template client core (adapters/asio/) can hold
 // it until the session reports the outcome.
 //
-// An operation is allocated with its handler's associated allocator, keeps the handler's
-// executor busy (a work guard) while it waits, and completes by posting the handler to that
-// executor — never inline, so a handler may call the client again without re-entering it.
+// An operation is allocated with its handler's associated allocator and keeps the handler's
+// executor busy (a work guard) while it waits. complete() only records the outcome and hands
+// the operation to the core, which runs the completions of one drive together from a handler
+// of its own (one post per batch, not per message), each dispatched to the handler's executor:
+// never inside the initiating call, so a handler may call the client again without
+// re-entering it.
 #pragma once
 
 #include <asio/associated_allocator.hpp>
@@ -12,11 +15,12 @@
 #include <asio/associated_executor.hpp>
 #include <asio/cancellation_type.hpp>
 #include <asio/execution/outstanding_work.hpp>
-#include <asio/post.hpp>
+#include <asio/dispatch.hpp>
 #include <asio/prefer.hpp>
 
 #include <cstdint>
 #include <memory>
+#include <optional>
 #include <string>
 #include <system_error>
 #include <type_traits>
@@ -50,9 +54,13 @@ class op_base {
 
   // Frees the operation without calling its handler (the io_context is being destroyed).
   virtual void destroy() noexcept = 0;
+  // Runs a completed operation: frees it, then dispatches its handler with the outcome that
+  // complete() recorded. Called by the core on its strand, outside the drive loop.
+  virtual void invoke() = 0;
 
   const op_kind kind;
   const std::uint64_t serial;  // names the operation to a cancellation from another thread
+  client_core* owner = nullptr;  // set on the strand when the core takes the operation
   op_base* prev = nullptr;
   op_base* next = nullptr;
 
@@ -66,7 +74,7 @@ class result_op : public op_base {
  public:
   using result_type = R;
   using op_base::op_base;
-  // Posts the handler with these arguments and frees the operation.
+  // Records the outcome; the core invokes the handler with it soon after (see invoke()).
   virtual void complete(std::error_code ec, R result) = 0;
 
  protected:
@@ -151,6 +159,9 @@ class disconnect_op : public result_op<std::monostate> {
 std::uint64_t next_serial(client_core& core) noexcept;
 // Hands a new operation to the core (from any thread): it runs on the client's strand.
 void submit(const std::shared_ptr<client_core>& core, op_base* op);
+// complete() of an operation the core has taken: queues it for the core's next batch of
+// invocations (posting that batch if none is pending). On the core's strand only.
+void defer_completion(client_core& core, op_base* op);
 // A cancellation slot fired (on any thread): the core acts on its strand, if the operation
 // still waits.
 void request_cancel(const std::weak_ptr<client_core>& core, std::uint64_t serial,
@@ -187,15 +198,23 @@ class op_impl final : public Base {
 
   void complete(std::error_code ec, result_type result) override {
     if (slot_.is_connected()) slot_.clear();
+    ec_ = ec;
+    result_.emplace(std::move(result));
+    defer_completion(*this->owner, this);
+  }
+
+  void invoke() override {
     auto alloc = rebound(::asio::get_associated_allocator(handler_));
     Handler handler(std::move(handler_));
     const work_executor ex(std::move(work_));
+    const std::error_code ec = ec_;
+    result_type result(std::move(*result_));
     free_self(alloc);  // memory goes back before the upcall, as Asio's own operations do
     if constexpr (std::is_same_v<result_type, std::monostate>) {
       (void)result;
-      ::asio::post(ex, [h = std::move(handler), ec]() mutable { std::move(h)(ec); });
+      ::asio::dispatch(ex, [h = std::move(handler), ec]() mutable { std::move(h)(ec); });
     } else {
-      ::asio::post(ex, [h = std::move(handler), ec, r = std::move(result)]() mutable {
+      ::asio::dispatch(ex, [h = std::move(handler), ec, r = std::move(result)]() mutable {
         std::move(h)(ec, std::move(r));
       });
     }
@@ -234,6 +253,8 @@ class op_impl final : public Base {
   Handler handler_;
   work_executor work_;
   ::asio::associated_cancellation_slot_t<Handler> slot_;
+  std::error_code ec_;                  // the outcome, between complete() and invoke()
+  std::optional<result_type> result_;
 };
 
 }  // namespace tern::asio::detail
