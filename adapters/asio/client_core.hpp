@@ -200,9 +200,12 @@ class client_core : public std::enable_shared_from_this<client_core> {
   std::error_code last_transport_error_;
   std::optional<time_point> open_deadline_;
   time_point write_started_{};
-  // Stored QoS 1/2 messages are slices of their own: one gather write carries a window's worth.
+  // Stored QoS 1/2 messages are slices of their own: a direct write (write_now, from the stack)
+  // carries a window's worth. An asynchronous write keeps its buffers here until it completes;
+  // it happens only under back-pressure, where fewer slices per write cost nothing.
   static constexpr std::size_t max_write_slices = 64;
-  std::array<::asio::const_buffer, max_write_slices> write_buffers_{};
+  static constexpr std::size_t max_async_write_slices = 16;
+  std::array<::asio::const_buffer, max_async_write_slices> write_buffers_{};
 
   // ---- timer --------------------------------------------------------------------------------
   ::asio::steady_timer timer_;

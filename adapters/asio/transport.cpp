@@ -402,11 +402,12 @@ bool client_core::write_now(time_point now) {
   std::array<bytes_view, max_write_slices> slices;
   const std::size_t count = session_.poll_transmit(slices);
   if (count == 0) return false;
+  std::array<::asio::const_buffer, max_write_slices> buffers;
   for (std::size_t i = 0; i < count; ++i)
-    write_buffers_[i] = ::asio::const_buffer(slices[i].data(), slices[i].size());
+    buffers[i] = ::asio::const_buffer(slices[i].data(), slices[i].size());
   std::error_code ec;
   const std::size_t n = transport_->socket->write_some(
-      std::span<const ::asio::const_buffer>(write_buffers_.data(), count), ec);
+      std::span<const ::asio::const_buffer>(buffers.data(), count), ec);
   if (ec == ::asio::error::would_block || ec == ::asio::error::try_again) return false;
   if (ec) {
     transport_failed(ec);
@@ -416,8 +417,8 @@ bool client_core::write_now(time_point now) {
   return n != 0;
 }
 
-// One gather write of everything poll_transmit() offers (up to max_write_slices; consecutive
-// small packets share one slice), or of the WebSocket layer's output.
+// One asynchronous gather write of what poll_transmit() offers (up to max_async_write_slices;
+// consecutive small packets share one slice), or of the WebSocket layer's output.
 void client_core::start_write(time_point now) {
   if (!established_ || writing_ || shut_down_) return;
   std::size_t count = 0;
@@ -427,7 +428,7 @@ void client_core::start_write(time_point now) {
     write_buffers_[0] = ::asio::const_buffer(out.data(), out.size());
     count = 1;
   } else {
-    std::array<bytes_view, max_write_slices> slices;
+    std::array<bytes_view, max_async_write_slices> slices;
     count = session_.poll_transmit(slices);
     if (count == 0) return;
     for (std::size_t i = 0; i < count; ++i)
