@@ -47,8 +47,11 @@
 // Memory. The session (buffers, queues, stored messages) allocates only from the memory
 // resource passed to the constructor; operations use their handler's associated allocator.
 // Per connection the adapter adds the socket (and TLS / WebSocket state when used), one timer
-// (two while closing, see async_disconnect), and nothing per message beyond the operation object: MQTT bytes are read straight into the
-// session's receive buffer and written from its transmit slices in one gather write.
+// (two while closing, see async_disconnect), and nothing per message beyond the operation
+// object: MQTT bytes are read straight into the session's receive buffer and written from its
+// transmit slices in one gather write. A connection that has gone quiet gives its session
+// buffers back (session::trim_memory) and takes a receive buffer again only when the socket
+// is readable.
 //
 // Back-pressure. Received messages wait in a queue for async_receive; while it holds
 // max_received_messages (or max_received_bytes) the client stops reading from the socket,
