@@ -43,14 +43,46 @@ class text_copier {
 
 }  // namespace
 
+namespace detail {
+
+settings::settings(const session_config& c) noexcept
+    : client_id(c.client_id),
+      username(c.username),
+      password(c.password),
+      auth(c.auth),
+      max_queued_messages(c.max_queued_messages),
+      max_queued_bytes(c.max_queued_bytes),
+      max_transmit_bytes(c.max_transmit_bytes),
+      connect_timeout(c.connect_timeout),
+      ping_timeout(c.ping_timeout),
+      ack_timeout(c.ack_timeout),
+      stable_after(c.backoff.stable_after),
+      log(c.log),
+      session_expiry_interval(c.session_expiry_interval),
+      maximum_packet_size(c.maximum_packet_size),
+      keep_alive(static_cast<std::uint16_t>(std::min<std::int64_t>(c.keep_alive.count(), 65'535))),
+      receive_maximum(c.receive_maximum),
+      topic_alias_maximum(c.topic_alias_maximum),
+      max_inflight(c.max_inflight),
+      max_outgoing_topic_aliases(c.max_outgoing_topic_aliases),
+      version(c.version),
+      clean_start(c.clean_start),
+      when_queue_full(c.when_queue_full),
+      request_response_information(c.request_response_information),
+      request_problem_information(c.request_problem_information),
+      queue_qos0_while_offline(c.queue_qos0_while_offline),
+      auto_reconnect(c.auto_reconnect),
+      retry_first_connection(c.retry_first_connection),
+      auto_resubscribe(c.auto_resubscribe),
+      republish_after_session_loss(c.republish_after_session_loss),
+      manual_ack(c.manual_ack) {}
+
+}  // namespace detail
+
 session::impl::impl(const session_config& config, std::pmr::memory_resource* memory)
     : mem(memory),
       cfg(config),
       config_text(memory),
-      connect_user_props(memory),
-      will_props(memory),
-      assigned_client_id(memory),
-      server_reference(memory),
       retry(config.backoff, config.random_seed),
       rbuf(memory),
       tbuf(memory),
@@ -59,13 +91,9 @@ session::impl::impl(const session_config& config, std::pmr::memory_resource* mem
       packet_ends(memory),
       inflight(memory),
       pending(memory),
-      out_aliases(memory),
       requests(memory),
       active_subscriptions(memory),
       qos2_in(memory),
-      qos1_unacked(memory),
-      in_aliases(memory),
-      retired_aliases(memory),
       events(memory),
       actions(memory) {
   text_copier t;
@@ -83,14 +111,18 @@ session::impl::impl(const session_config& config, std::pmr::memory_resource* mem
   if (config.username) cfg.username = t.copy(*config.username);
   if (config.password) cfg.password = t.copy(*config.password);
   if (config.will) {
-    cfg.will->topic = t.copy(config.will->topic);
-    cfg.will->payload = t.copy(config.will->payload);
-    for (const property p : config.will->props) will_props.push_back(t.copy(p));
-    cfg.will->props = {};
+    detail::session_extras& x = extras();
+    x.will = config.will;
+    x.will->topic = t.copy(config.will->topic);
+    x.will->payload = t.copy(config.will->payload);
+    for (const property p : config.will->props) x.will_props.push_back(t.copy(p));
+    x.will->props = {};
   }
-  for (const property& p : config.user_properties) connect_user_props.push_back(t.copy(p));
-  cfg.user_properties = {};
-  in_aliases.resize(config.topic_alias_maximum);
+  if (!config.user_properties.empty()) {
+    detail::session_extras& x = extras();
+    for (const property& p : config.user_properties) x.connect_user_props.push_back(t.copy(p));
+  }
+  if (config.topic_alias_maximum != 0) extras().in_aliases.resize(config.topic_alias_maximum);
   resume_next = config.clean_start == clean_start_policy::never;
 }
 
@@ -104,6 +136,17 @@ session::impl::~impl() {
     release(pending.front());
     pending.pop_front();
   }
+  if (extra != nullptr) {
+    extra->~session_extras();
+    mem->deallocate(extra, sizeof(detail::session_extras), alignof(detail::session_extras));
+  }
+}
+
+detail::session_extras& session::impl::extras() {
+  if (extra == nullptr)
+    extra = ::new (mem->allocate(sizeof(detail::session_extras), alignof(detail::session_extras)))
+        detail::session_extras(mem);
+  return *extra;
 }
 
 void session::impl::append_log(char (&buffer)[256], std::size_t& n, std::string_view s) noexcept {
@@ -193,13 +236,14 @@ void session::handle_transport_closed(time_point now) {
 }
 
 mutable_bytes session::receive_buffer() {
-  impl_->retired_aliases.clear();
+  if (impl_->extra != nullptr) impl_->extra->retired_aliases.clear();
   return impl_->receive_space();
 }
 
 void session::handle_received(std::size_t bytes, time_point now) {
   impl& s = *impl_;
   now = monotonic(s.last_now, now);
+  s.note_read(s.rbuf.size() - s.rend, bytes);
   s.rend = std::min(s.rend + bytes, s.rbuf.size());
   s.process_received(now);
 }
@@ -207,7 +251,7 @@ void session::handle_received(std::size_t bytes, time_point now) {
 void session::handle_bytes(bytes_view data, time_point now) {
   impl& s = *impl_;
   now = monotonic(s.last_now, now);
-  s.retired_aliases.clear();
+  if (s.extra != nullptr) s.extra->retired_aliases.clear();
   // One copy into the receive buffer, sized once for all of `data`, so that no view handed
   // out for this call moves while the call runs.
   const mutable_bytes space = s.receive_space();
@@ -232,10 +276,11 @@ void session::trim_memory() noexcept {
   impl& s = *impl_;
   // Undelivered events may view the receive buffer and retired alias topics: those stay.
   if (s.events.empty()) {
-    release_storage(s.retired_aliases);
+    if (s.extra != nullptr) release_storage(s.extra->retired_aliases);
     if (s.rstart == s.rend) {
       release_storage(s.rbuf);
       s.rstart = s.rend = s.rneeded = 0;
+      s.read_shift = 0;
     }
     s.events.release();
   }
@@ -253,7 +298,7 @@ void session::trim_memory() noexcept {
   s.inflight.release();
   s.pending.release();
   if (s.requests.empty()) release_storage(s.requests);
-  if (s.qos1_unacked.empty()) release_storage(s.qos1_unacked);
+  if (s.extra != nullptr && s.extra->qos1_unacked.empty()) release_storage(s.extra->qos1_unacked);
   s.qos2_in.release_if_empty();
 }
 
@@ -288,8 +333,8 @@ std::optional<time_point> session::poll_timeout() const noexcept { return impl_-
 session_state session::state() const noexcept { return impl_->st; }
 const server_limits& session::limits() const noexcept { return impl_->limits; }
 std::string_view session::client_id() const noexcept {
-  return impl_->assigned_client_id.empty() ? impl_->cfg.client_id
-                                           : std::string_view(impl_->assigned_client_id);
+  const std::string_view assigned = impl_->assigned_client_id();
+  return assigned.empty() ? impl_->cfg.client_id : assigned;
 }
 std::size_t session::inflight() const noexcept { return impl_->inflight.size(); }
 std::size_t session::queued() const noexcept { return impl_->pending.size(); }

@@ -13,24 +13,26 @@ namespace tern {
 using detail::stored_message;
 
 std::optional<std::uint16_t> session::impl::find_alias(std::string_view topic) noexcept {
-  for (auto& e : out_aliases)
+  if (extra == nullptr) return std::nullopt;  // no alias assigned yet
+  for (auto& e : extra->out_aliases)
     if (e.topic == topic) {
-      e.last_used = ++alias_clock;
+      e.last_used = ++extra->alias_clock;
       return e.alias;
     }
   return std::nullopt;
 }
 
 std::uint16_t session::impl::assign_alias(std::string_view topic) {
-  if (out_aliases.size() < alias_capacity()) {
-    const auto alias = static_cast<std::uint16_t>(out_aliases.size() + 1);
-    out_aliases.push_back({std::pmr::string(topic, mem), alias, ++alias_clock});
+  detail::session_extras& x = extras();
+  if (x.out_aliases.size() < alias_capacity()) {
+    const auto alias = static_cast<std::uint16_t>(x.out_aliases.size() + 1);
+    x.out_aliases.push_back({std::pmr::string(topic, mem), alias, ++x.alias_clock});
     return alias;
   }
-  auto lru = std::min_element(out_aliases.begin(), out_aliases.end(),
+  auto lru = std::min_element(x.out_aliases.begin(), x.out_aliases.end(),
                               [](const auto& a, const auto& b) { return a.last_used < b.last_used; });
   lru->topic.assign(topic);
-  lru->last_used = ++alias_clock;
+  lru->last_used = ++x.alias_clock;
   return lru->alias;
 }
 

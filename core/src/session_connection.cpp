@@ -78,7 +78,7 @@ result<void, errc> session::impl::start(time_point now) {
   stop_after_close = false;
   connected_once = false;
   retry.reset();
-  server_reference.clear();
+  if (extra != nullptr) extra->server_reference.clear();
   reference_once = redirected = false;
   // Restored messages age from here (republished in-flight ones too, if the broker lost them).
   for (auto* queue : {&inflight, &pending}) {
@@ -109,9 +109,11 @@ void session::impl::on_transport_opened(time_point now) {
   clear_transmit();
   dopts = {cfg.version, sender::server,
            cfg.maximum_packet_size != 0 ? cfg.maximum_packet_size : max_packet_size_limit};
-  out_aliases.clear();
-  for (auto& a : in_aliases) a.clear();
-  retired_aliases.clear();
+  if (extra != nullptr) {
+    extra->out_aliases.clear();
+    for (auto& a : extra->in_aliases) a.clear();
+    extra->retired_aliases.clear();
+  }
   ping_outstanding = false;
   reauthenticating = false;
   limits = server_limits{};
@@ -124,7 +126,7 @@ tern::connect session::impl::build_connect(std::pmr::vector<property>& props) co
   const bool clean = cfg.clean_start == clean_start_policy::always ||
                      (cfg.clean_start == clean_start_policy::first_only && !resume_next);
   if (v5()) {
-    props.reserve(8 + connect_user_props.size());
+    props.reserve(8 + (extra != nullptr ? extra->connect_user_props.size() : 0));
     if (cfg.session_expiry_interval != 0)
       props.push_back(property::integer(property_id::session_expiry_interval, cfg.session_expiry_interval));
     if (cfg.receive_maximum != 65'535)
@@ -137,18 +139,21 @@ tern::connect session::impl::build_connect(std::pmr::vector<property>& props) co
       props.push_back(property::integer(property_id::request_response_information, 1));
     if (!cfg.request_problem_information)
       props.push_back(property::integer(property_id::request_problem_information, 0));
-    for (const property& p : connect_user_props) props.push_back(p);
+    if (extra != nullptr)
+      for (const property& p : extra->connect_user_props) props.push_back(p);
   }
   tern::connect c;
   c.version = cfg.version;
   c.clean_start = clean;
-  c.keep_alive = static_cast<std::uint16_t>(std::min<std::int64_t>(cfg.keep_alive.count(), 65'535));
+  c.keep_alive = cfg.keep_alive;
   // A broker-assigned identifier names the session from then on: resuming needs it.
-  c.client_id = assigned_client_id.empty() ? cfg.client_id : std::string_view(assigned_client_id);
+  c.client_id = assigned_client_id().empty() ? cfg.client_id : assigned_client_id();
   c.username = cfg.username;
   c.password = cfg.password;
-  c.will = cfg.will;
-  if (c.will) c.will->props = will_props;
+  if (extra != nullptr && extra->will) {
+    c.will = extra->will;
+    c.will->props = extra->will_props;
+  }
   c.props = props;
   return c;
 }
@@ -205,8 +210,7 @@ void session::impl::on_connack(const connack& p, time_point now) {
       }
     }
   }
-  const auto own_keep_alive =
-      static_cast<std::uint16_t>(std::min<std::int64_t>(cfg.keep_alive.count(), 65'535));
+  const std::uint16_t own_keep_alive = cfg.keep_alive;
   limits = v5() ? read_limits(p.props, own_keep_alive) : server_limits{};
   limits.keep_alive = v5() ? limits.keep_alive : own_keep_alive;
   if (!v5()) limits.session_expiry_interval = cfg.session_expiry_interval;
@@ -214,10 +218,10 @@ void session::impl::on_connack(const connack& p, time_point now) {
     limits.session_expiry_interval = cfg.session_expiry_interval;
   keep_alive = limits.keep_alive;
   if (const auto id = p.props.text(property_id::assigned_client_identifier))
-    assigned_client_id.assign(*id);
+    extras().assigned_client_id.assign(*id);
 
   if (reference_once) {  // the redirect was for this connection only
-    server_reference.clear();
+    if (extra != nullptr) extra->server_reference.clear();
     reference_once = false;
   }
   st = session_state::connected;
@@ -226,9 +230,9 @@ void session::impl::on_connack(const connack& p, time_point now) {
   resume_next = true;
   if (!p.session_present) {  // nothing of the old session survives at the broker
     qos2_in.clear();
-    qos1_unacked.clear();
+    if (extra != nullptr) extra->qos1_unacked.clear();
   }
-  push_event(connected{p.session_present, assigned_client_id, limits, p.props});
+  push_event(connected{p.session_present, assigned_client_id(), limits, p.props});
   log(log_level::info, "connected, session present ", p.session_present ? "1" : "0");
   resume_inflight(p.session_present, now);
   if (!p.session_present) resubscribe(now);
@@ -290,7 +294,7 @@ void session::impl::follow_reference(reason_code code, const properties& props) 
   if (code != reason_code::use_another_server && code != reason_code::server_moved) return;
   const auto ref = props.text(property_id::server_reference);
   if (!ref || ref->empty()) return;
-  server_reference.assign(*ref);
+  extras().server_reference.assign(*ref);
   reference_once = code == reason_code::use_another_server;
   redirected = true;
 }
@@ -326,7 +330,7 @@ void session::impl::lose_connection(disconnected report, std::optional<reason_co
                       (connected_once || cfg.retry_first_connection || redirected);
   redirected = false;
   if (retry_after_close) {
-    if (was_connected && now - connected_at >= cfg.backoff.stable_after) retry.reset();
+    if (was_connected && now - connected_at >= cfg.stable_after) retry.reset();
     const time_point at = now + retry.next_delay();
     timers[detail::reconnect] = at;
     report.reconnect_at = at;
@@ -371,7 +375,7 @@ void session::impl::after_connection_end(time_point now) {
   timers[detail::close_wait].reset();
   clear_transmit();
   abort_requests();
-  qos1_unacked.clear();  // the broker resends unacknowledged QoS 1 messages
+  if (extra != nullptr) extra->qos1_unacked.clear();  // the broker resends unacked QoS 1 messages
   reset_receive();
   ping_outstanding = false;
   reauthenticating = false;
@@ -379,7 +383,7 @@ void session::impl::after_connection_end(time_point now) {
     // The backoff already passed while the transport was closing: reopen now.
     timers[detail::reconnect].reset();
     st = session_state::opening;
-    actions.push_back(open_transport{server_reference});
+    actions.push_back(open_transport{server_reference()});
   } else if (retry_after_close && timers[detail::reconnect]) {
     st = session_state::waiting;
   } else {
@@ -440,7 +444,7 @@ void session::impl::on_timeout(time_point now) {
   if (due(detail::reconnect) && st == session_state::waiting) {
     timers[detail::reconnect].reset();
     st = session_state::opening;
-    actions.push_back(open_transport{server_reference});
+    actions.push_back(open_transport{server_reference()});
   }
   if (due(detail::connect_wait) && st == session_state::connecting) {
     timers[detail::connect_wait].reset();

@@ -18,7 +18,9 @@
 #include <cstddef>
 #include <cstdint>
 #include <memory_resource>
+#include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "packet_id_set.hpp"
@@ -111,25 +113,129 @@ struct alias_entry {
 // connect_wait: transport opened to CONNACK; close_wait: close asked to transport closed.
 enum timer : std::uint8_t { reconnect, connect_wait, ping_wait, close_wait, timer_count };
 
+// The timer table: a deadline per timer, each set or not. The set bits live in one byte, so it
+// is half the size of std::optional<time_point>[timer_count]; slots read like optionals.
+class timer_table {
+ public:
+  class slot {
+   public:
+    slot(timer_table& t, timer i) noexcept : table_(t), i_(i) {}
+    slot& operator=(time_point at) noexcept {
+      table_.at_[i_] = at;
+      table_.set_ = static_cast<std::uint8_t>(table_.set_ | (1u << i_));
+      return *this;
+    }
+    void reset() noexcept { table_.set_ = static_cast<std::uint8_t>(table_.set_ & ~(1u << i_)); }
+    explicit operator bool() const noexcept { return (table_.set_ >> i_) & 1u; }
+    time_point operator*() const noexcept { return table_.at_[i_]; }
+
+   private:
+    timer_table& table_;
+    timer i_;
+  };
+  slot operator[](timer i) noexcept { return {*this, i}; }
+  std::optional<time_point> operator[](timer i) const noexcept {
+    if (((set_ >> i) & 1u) == 0) return std::nullopt;
+    return at_[i];
+  }
+
+ private:
+  std::array<time_point, timer_count> at_{};
+  std::uint8_t set_ = 0;
+};
+
+// What the session keeps of its session_config: the values it reads after construction
+// (backoff and seed live in `retry`; will and CONNECT user properties in session_extras).
+struct settings {
+  explicit settings(const session_config& c) noexcept;
+
+  std::string_view client_id;  // views into config_text, like username and password
+  std::optional<std::string_view> username;
+  std::optional<bytes_view> password;
+  authenticator* auth;
+  std::size_t max_queued_messages;
+  std::size_t max_queued_bytes;
+  std::size_t max_transmit_bytes;
+  duration connect_timeout;
+  duration ping_timeout;
+  duration ack_timeout;
+  duration stable_after;  // backoff.stable_after
+  log_sink log;
+  std::uint32_t session_expiry_interval;
+  std::uint32_t maximum_packet_size;
+  std::uint16_t keep_alive;  // seconds, as CONNECT carries it (at most 65,535)
+  std::uint16_t receive_maximum;
+  std::uint16_t topic_alias_maximum;
+  std::uint16_t max_inflight;
+  std::uint16_t max_outgoing_topic_aliases;
+  protocol_version version;
+  clean_start_policy clean_start;
+  queue_full_policy when_queue_full;
+  bool request_response_information;
+  bool request_problem_information;
+  bool queue_qos0_while_offline;
+  bool auto_reconnect;
+  bool retry_first_connection;
+  bool auto_resubscribe;
+  bool republish_after_session_loss;
+  bool manual_ack;
+};
+
+// State only some sessions use (a will, CONNECT user properties, a broker-assigned id, a
+// redirect, topic aliases, manual acks): one block from the session's resource, taken on first
+// use, because each empty pmr container would cost every session 32-40 bytes.
+struct session_extras {
+  explicit session_extras(std::pmr::memory_resource* memory) noexcept
+      : connect_user_props(memory),
+        will_props(memory),
+        assigned_client_id(memory),
+        server_reference(memory),
+        out_aliases(memory),
+        in_aliases(memory),
+        retired_aliases(memory),
+        qos1_unacked(memory) {}
+
+  std::optional<will_message> will;  // its views point into config_text; props: will_props
+  std::pmr::vector<property> connect_user_props;
+  std::pmr::vector<property> will_props;
+  std::pmr::string assigned_client_id;
+  std::pmr::string server_reference;
+  std::pmr::vector<alias_entry> out_aliases;
+  std::uint64_t alias_clock = 0;
+  // Incoming Topic Alias mappings, index alias-1, and replaced mappings events may still view.
+  // Character vectors, not strings: a moved vector keeps its buffer, while a short string's
+  // characters move with the object and would leave those views reading the new mapping.
+  std::pmr::vector<std::pmr::vector<char>> in_aliases;
+  std::pmr::vector<std::pmr::vector<char>> retired_aliases;
+  std::pmr::vector<std::uint16_t> qos1_unacked;  // manual_ack only
+};
+
 }  // namespace detail
 
 struct session::impl {
   impl(const session_config& config, std::pmr::memory_resource* memory);
   ~impl();
 
+  // Members run from 8-byte to 1-byte alignment within each group, so padding stays small:
+  // an idle session is little more than this object (see trim_memory()).
+
   // ---- configuration (owned copies) ----
   std::pmr::memory_resource* mem;
-  session_config cfg;
-  std::pmr::vector<char> config_text;  // every string and byte string of cfg, copied once
-  std::pmr::vector<property> connect_user_props;
-  std::pmr::vector<property> will_props;
-  std::pmr::string assigned_client_id;
-  std::pmr::string server_reference;
-  bool reference_once = false;  // Use another server: for the next connection only
-  bool redirected = false;      // a redirect arrived with the refusal or DISCONNECT at hand
+  detail::settings cfg;
+  std::pmr::vector<char> config_text;  // every string and byte string of the config, copied once
+  detail::session_extras* extra = nullptr;  // see extras()
 
   // ---- connection ----
+  time_point connected_at{};
+  time_point last_write{};
+  time_point last_now{};
+  backoff retry;
+  detail::timer_table timers;
+  server_limits limits;
+  std::uint16_t keep_alive = 0;  // seconds in effect
   session_state st = session_state::idle;
+  bool reference_once = false;  // Use another server: for the next connection only
+  bool redirected = false;      // a redirect arrived with the refusal or DISCONNECT at hand
   bool resume_next = false;  // the next CONNECT may resume (clean_start first_only / restore)
   bool sent_clean_start = true;
   bool transport_open = false;
@@ -137,27 +243,27 @@ struct session::impl {
   bool connected_once = false;    // a CONNACK accepted since connect()
   bool retry_after_close = false;  // the decision lose_connection() reported
   bool reauthenticating = false;
-  server_limits limits;
-  std::uint16_t keep_alive = 0;  // seconds in effect
-  time_point connected_at{};
-  time_point last_write{};
-  time_point last_now{};
   bool ping_outstanding = false;
-  backoff retry;
-  std::array<std::optional<time_point>, detail::timer_count> timers{};
+  // Slices handed out by poll_transmit() point into tbuf until the next commit: while they
+  // are out, growing tbuf moves on to a copy and keeps the old buffer in retired_tbufs.
+  mutable bool slices_out = false;
+  // Every packet id in use is <= last_packet_id: the next one is free without a search. False
+  // after the ids wrap around (or a restore) until a search finds it true again.
+  bool ids_below_last = true;
+  // Reads offer 2 KiB << read_shift: a read that fills its buffer doubles the next one (up to
+  // 64 KiB), so a busy connection reads many packets per call; trim_memory() starts over.
+  std::uint8_t read_shift = 0;
+  std::uint16_t last_packet_id = 0;
+  decoder_options dopts;
 
   // ---- receive ----
   std::pmr::vector<std::byte> rbuf;
   std::size_t rstart = 0;
   std::size_t rend = 0;
   std::size_t rneeded = 0;  // size of the packet at rstart, once its header is known
-  decoder_options dopts;
 
   // ---- transmit ----
   std::pmr::vector<std::byte> tbuf;
-  // Slices handed out by poll_transmit() point into tbuf until the next commit: while they
-  // are out, growing tbuf moves on to a copy and keeps the old buffer here until then.
-  mutable bool slices_out = false;
   std::pmr::vector<std::pmr::vector<std::byte>> retired_tbufs;
   std::size_t thead = 0;  // first unwritten byte of tbuf owned by a segment
   detail::ring<detail::segment> segments;
@@ -173,15 +279,10 @@ struct session::impl {
   detail::ring<detail::stored_message*> pending;
   std::size_t pending_bytes = 0;
   std::size_t pending_qos0 = 0;  // QoS 0 messages among them (a new one must queue behind)
-  std::size_t window_used = 0;  // inflight messages sent on this connection
-  std::uint16_t last_packet_id = 0;
-  // Every packet id in use is <= last_packet_id: the next one is free without a search. False
-  // after the ids wrap around (or a restore) until a search finds it true again.
-  bool ids_below_last = true;
-  std::size_t unsent_inflight = 0;  // inflight messages not (re)sent on this connection yet
+  // Both count inflight messages, which each hold a packet id: 32 bits are plenty.
+  std::uint32_t window_used = 0;  // inflight messages sent on this connection
+  std::uint32_t unsent_inflight = 0;  // inflight messages not (re)sent on this connection yet
   message_id next_message_id = 1;
-  std::pmr::vector<detail::alias_entry> out_aliases;
-  std::uint64_t alias_clock = 0;
 
   // ---- subscriptions ----
   std::pmr::vector<detail::request_record> requests;
@@ -189,16 +290,24 @@ struct session::impl {
 
   // ---- incoming messages ----
   detail::packet_id_set qos2_in;  // flag: PUBREC sent (or to be sent on the redelivery)
-  std::pmr::vector<std::uint16_t> qos1_unacked;  // manual_ack only
-  // Incoming Topic Alias mappings, index alias-1, and replaced mappings events may still view.
-  // Character vectors, not strings: a moved vector keeps its buffer, while a short string's
-  // characters move with the object and would leave those views reading the new mapping.
-  std::pmr::vector<std::pmr::vector<char>> in_aliases;
-  std::pmr::vector<std::pmr::vector<char>> retired_aliases;
 
   // ---- outputs ----
   detail::ring<event> events;
   detail::ring<action> actions;
+
+  // ---- rarely used state (session.cpp) ----
+  // The extras block, allocated from `mem` on first use (never per message: each feature
+  // takes it once, e.g. the first alias assigned or a will in the configuration).
+  detail::session_extras& extras();
+  std::string_view assigned_client_id() const noexcept {
+    return extra != nullptr ? std::string_view(extra->assigned_client_id) : std::string_view();
+  }
+  std::string_view server_reference() const noexcept {
+    return extra != nullptr ? std::string_view(extra->server_reference) : std::string_view();
+  }
+  std::size_t qos1_unacked_count() const noexcept {
+    return extra != nullptr ? extra->qos1_unacked.size() : 0;
+  }
 
   // ---- session_connection.cpp ----
   result<void, errc> start(time_point now);
@@ -256,6 +365,7 @@ struct session::impl {
   void on_pubrel(std::uint16_t id, time_point now);
   result<void, errc> manual_ack(std::uint16_t id, reason_code code, time_point now);
   void reset_receive() noexcept;
+  void note_read(std::size_t offered, std::size_t received) noexcept;  // grows read_shift
 
   // ---- session_subscribe.cpp ----
   result<std::uint16_t, errc> subscribe(std::span<const subscription> subs,

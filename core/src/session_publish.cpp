@@ -347,7 +347,7 @@ void session::impl::on_pubcomp(std::uint16_t id, reason_code code, const propert
 void session::impl::resume_inflight(bool session_present, time_point now) {
   window_used = 0;
   for (std::size_t i = 0; i < inflight.size(); ++i) inflight[i]->sent_this_connection = false;
-  unsent_inflight = inflight.size();
+  unsent_inflight = static_cast<std::uint32_t>(inflight.size());
   if (session_present) return;  // fill_window() resends them in order, DUP set [MQTT-4.4.0-1]
 
   // The broker has no session: our session state must go [MQTT 4.1]. A QoS 2 message the

@@ -10,6 +10,11 @@ namespace tern {
 
 namespace {
 constexpr std::size_t min_read = 2048;
+constexpr std::uint8_t max_read_shift = 5;  // 64 KiB
+}  // namespace
+
+void session::impl::note_read(std::size_t offered, std::size_t received) noexcept {
+  if (received == offered && read_shift < max_read_shift) ++read_shift;
 }
 
 void session::impl::reset_receive() noexcept {
@@ -26,7 +31,7 @@ mutable_bytes session::impl::receive_space() {
   }
   // Room for a read; for a large packet, growth follows the bytes that actually arrived
   // (doubling, up to its size), so an announced length alone reserves little.
-  std::size_t want = rend + min_read;
+  std::size_t want = rend + (min_read << read_shift);
   if (rneeded > want) want = std::min(rneeded, std::max({want, rend * 2, std::size_t{64} << 10}));
   if (rbuf.size() < want) rbuf.resize(want);
   return {rbuf.data() + rend, rbuf.size() - rend};
@@ -95,14 +100,14 @@ void session::impl::on_publish(tern::publish& p, time_point now) {
     if (const auto alias = p.props.number(property_id::topic_alias)) {
       if (*alias > cfg.topic_alias_maximum)  // [MQTT 3.3.2.3.4]
         return protocol_violation(reason_code::topic_alias_invalid, now);
-      auto& slot = in_aliases[*alias - 1];
+      auto& slot = extra->in_aliases[*alias - 1];  // allocated with topic_alias_maximum
       const std::string_view mapped(slot.data(), slot.size());
       if (p.topic.empty()) {
         if (slot.empty()) return protocol_violation(reason_code::protocol_error, now);
         p.topic = mapped;
       } else if (mapped != p.topic) {
         // An event may still view the old topic: keep it alive until the next input call.
-        if (!slot.empty()) retired_aliases.push_back(std::move(slot));
+        if (!slot.empty()) extra->retired_aliases.push_back(std::move(slot));
         slot = std::pmr::vector<char>(p.topic.begin(), p.topic.end(), mem);
       }
     }
@@ -113,16 +118,17 @@ void session::impl::on_publish(tern::publish& p, time_point now) {
   }
 
   // Receive Maximum is a 5.0 CONNECT property: a 3.1.1 broker was never told a limit.
-  const std::size_t in_use = qos1_unacked.size() + qos2_in.size();
+  const std::size_t in_use = qos1_unacked_count() + qos2_in.size();
   const std::size_t receive_maximum = v5() ? cfg.receive_maximum : 65'535;
   if (p.q == qos::at_least_once) {
-    const bool known = std::find(qos1_unacked.begin(), qos1_unacked.end(), p.packet_id) !=
-                       qos1_unacked.end();
+    const bool known = extra != nullptr &&
+                       std::find(extra->qos1_unacked.begin(), extra->qos1_unacked.end(),
+                                 p.packet_id) != extra->qos1_unacked.end();
     if (!known && in_use >= receive_maximum)  // [MQTT 3.3.4]
       return protocol_violation(reason_code::receive_maximum_exceeded, now);
     push_event(message{p, cfg.manual_ack});
     if (cfg.manual_ack) {
-      if (!known) qos1_unacked.push_back(p.packet_id);
+      if (!known) extras().qos1_unacked.push_back(p.packet_id);
     } else {
       send_packet(puback{p.packet_id, reason_code::success, {}});
     }
@@ -156,12 +162,15 @@ void session::impl::on_pubrel(std::uint16_t id, time_point now) {
 }
 
 result<void, errc> session::impl::manual_ack(std::uint16_t id, reason_code code, time_point) {
-  if (auto q1 = std::find(qos1_unacked.begin(), qos1_unacked.end(), id); q1 != qos1_unacked.end()) {
-    if (v5() ? !is_valid_for(code, packet_type::puback) : code != reason_code::success)
-      return unexpected{errc::invalid_reason_code};
-    qos1_unacked.erase(q1);
-    if (st == session_state::connected) send_packet(puback{id, code, {}});
-    return {};
+  if (extra != nullptr) {  // unacknowledged QoS 1 ids live in the extras block
+    auto& unacked = extra->qos1_unacked;
+    if (auto q1 = std::find(unacked.begin(), unacked.end(), id); q1 != unacked.end()) {
+      if (v5() ? !is_valid_for(code, packet_type::puback) : code != reason_code::success)
+        return unexpected{errc::invalid_reason_code};
+      unacked.erase(q1);
+      if (st == session_state::connected) send_packet(puback{id, code, {}});
+      return {};
+    }
   }
   if (bool acknowledged = true; !qos2_in.find(id, &acknowledged) || acknowledged)
     return unexpected{errc::unknown_message};
