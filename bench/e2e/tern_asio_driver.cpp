@@ -62,7 +62,7 @@ class run_state {
   }
 
  private:
-  static constexpr std::uint64_t qos0_outstanding = 10000;  // QoS 0 completes when written
+  static constexpr std::uint64_t qos0_outstanding = 1000;  // QoS 0 completes when written
 
   void start() {
     ctl_.ready();

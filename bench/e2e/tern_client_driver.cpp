@@ -15,7 +15,7 @@
 namespace tern::bench {
 namespace {
 
-constexpr std::uint64_t qos0_outstanding = 10000;  // QoS 0 completes when written
+constexpr std::uint64_t qos0_outstanding = 1000;  // QoS 0 completes when written
 
 class run_state {
  public:
