@@ -271,6 +271,7 @@ void client::impl::close_without_loop() {
       pollfd p{fd, POLLOUT, 0};
       (void)::poll(&p, 1, 50);
       lk.lock();
+      write_blocked = false;  // writable, or 50 ms passed: try again either way
     }
     if (sess && sess->state() != session_state::idle) {
       conn.close();

@@ -153,6 +153,9 @@ struct client::impl {
   std::error_code last_error;      // of the last transport failure
   std::string last_error_text;     // and the failing layer's own words for it
   bool read_pending = false;       // the last read filled the buffer: read again soon
+  // The socket took less than was offered: no write is tried again until a pass that saw it
+  // writable (POLLOUT), so a publisher ahead of the broker spends no system call per pass.
+  bool write_blocked = false;
   bool pending_open = false;       // connect_async() left an open_transport for the loop
   bool open_reported = false;      // handle_transport_opened() given for the current transport
   bool attempt_connected = false;  // CONNACK accepted on the current transport

@@ -156,6 +156,7 @@ void client::impl::do_action(const action& a, batch& b, std::unique_lock<std::mu
     pending_open = false;
     attempt_connected = false;
     open_reported = false;
+    write_blocked = false;
     const net::transport_options opts = transport;
     // Name resolution may block: let other threads publish meanwhile. Only the turn holder
     // touches the connection, and conn_busy keeps the accessors away from it.
@@ -278,6 +279,7 @@ bool client::impl::flush(batch& b, std::unique_lock<std::mutex>& lk) {
   for (int i = 0; i < 16; ++i) {
     if (!sess || conn_busy || conn.state() != net::connection_state::open) return false;
     if (sess->transmit_size() == 0) return false;
+    if (write_blocked) return true;
     std::array<bytes_view, 64> slices;
     const std::size_t count = sess->poll_transmit(slices);
     std::size_t offered = 0;
@@ -291,7 +293,10 @@ bool client::impl::flush(batch& b, std::unique_lock<std::mutex>& lk) {
     }
     sess->commit_transmit(written, now());
     drain(b, lk);  // markers: QoS 0 "sent", close after DISCONNECT
-    if (written < offered) return true;
+    if (written < offered) {
+      write_blocked = true;
+      return true;
+    }
   }
   return sess && sess->transmit_size() != 0;
 }
@@ -381,6 +386,7 @@ void client::impl::handle_io(short revents, batch& b, std::unique_lock<std::mute
 std::error_code client::impl::process(short revents, batch& b, std::unique_lock<std::mutex>& lk) {
   const std::uint64_t failures_before = failures;
   drain(b, lk);
+  if ((revents & (POLLOUT | POLLERR | POLLHUP)) != 0) write_blocked = false;
   if (read_pending) revents = static_cast<short>(revents | POLLIN);
   handle_io(revents, b, lk);
   process_timers(b, lk);

@@ -7,6 +7,8 @@
 //   * your own event loop: watch socket() for reading (and for writing while want_write()),
 //     call loop_read() / loop_write() when it is ready and loop_misc() when next_timeout()
 //     passes. on_socket_open/close/register_write/unregister_write tell a loop what to watch.
+//     Once the socket has taken less than it was offered, only loop_write() writes again:
+//     other calls spend no system call on a socket that is still full.
 //
 // Thread model: every public function may be called from any thread. Callbacks run on the
 // thread that runs the loop, WITHOUT the client's lock held, so a callback may publish,
