@@ -156,7 +156,9 @@ class run_state {
       if (announced) publish_what_fits();
       for (client* c : {&pub_, &sub_}) {
         if (c == &sub_ && !both) continue;
-        if (c->want_write() && c->loop_write()) return ctl_.fail("tern-client: write failed");
+        // loop_misc() writes what is new, unless the socket was full: then EPOLLOUT (below,
+        // through loop_write) says when to go on, and this costs no system call.
+        if (c->want_write() && c->loop_misc()) return ctl_.fail("tern-client: write failed");
         watch_writes(*c);
       }
       // Poll without waiting while publishing can go on; otherwise wait for the broker.
