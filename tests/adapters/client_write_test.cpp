@@ -49,8 +49,9 @@ TEST_CASE("client: a full socket is written again only by loop_write(), and lose
   client c(client_options{"tern-full-socket", protocol_version::v5});
   c.session_options().keep_alive = 0s;
   bool connected = false;
-  c.on_connect = [&](client&, tern::connect_flags, tern::reason_code rc,
-                     const tern::properties&) { connected = !tern::is_failure(rc); };
+  c.on_connect = [&](client&, tern::connect_flags, tern::reason_code rc, const tern::properties&) {
+    connected = !tern::is_failure(rc);
+  };
 
   std::atomic<bool> drain{false};
   std::atomic<int> received{0};
