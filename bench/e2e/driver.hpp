@@ -67,6 +67,26 @@ inline std::uint64_t refill_burst(const cell& c) {
   return c.qos > 0 && c.window >= 4 ? c.window / 4 : 1;
 }
 
+// How the Tern drivers pace their publisher, from its three counters: at most the window of
+// QoS 1/2 messages unfinished (QoS 0: qos0_outstanding not yet written), and in
+// publish→subscribe at most cell.lead ahead of the subscriber.
+struct publish_pacing {
+  static constexpr std::uint64_t qos0_outstanding = 1000;
+
+  std::uint64_t limit() const { return c.qos == 0 ? qos0_outstanding : c.window; }
+  // A burst starts once refill_burst() messages fit, then fills the window.
+  bool burst_fits(std::uint64_t published, std::uint64_t completed) const {
+    const std::uint64_t in_flight = published - completed;
+    return in_flight == 0 || (in_flight < limit() && limit() - in_flight >= refill_burst(c));
+  }
+  bool may_publish(std::uint64_t published, std::uint64_t completed, std::uint64_t received) const {
+    if (published - completed >= limit()) return false;
+    return c.flow == flow::publish_only || published - received < c.lead;
+  }
+
+  const cell& c;
+};
+
 // Runs until ctl.stopping() (or a failure); must return promptly after it.
 using driver_fn = void (*)(const cell&, control& ctl);
 

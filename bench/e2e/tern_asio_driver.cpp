@@ -62,25 +62,13 @@ class run_state {
   }
 
  private:
-  static constexpr std::uint64_t qos0_outstanding = 1000;  // QoS 0 completes when written
-
   void start() {
     ctl_.ready();
     pump();
   }
 
-  // A burst starts once refill_burst() messages fit (see driver.hpp), then fills the window.
-  bool burst_fits() const {
-    const std::uint64_t limit = cell_.qos == 0 ? qos0_outstanding : cell_.window;
-    const std::uint64_t in_flight = published_ - completed_;
-    return in_flight == 0 || (in_flight < limit && limit - in_flight >= refill_burst(cell_));
-  }
-
-  bool may_publish() const {
-    const std::uint64_t limit = cell_.qos == 0 ? qos0_outstanding : cell_.window;
-    if (published_ - completed_ >= limit) return false;
-    return cell_.flow == flow::publish_only || published_ - received_ < cell_.lead;
-  }
+  bool burst_fits() const { return pacing_.burst_fits(published_, completed_); }
+  bool may_publish() const { return pacing_.may_publish(published_, completed_, received_); }
 
   void pump() {
     if (!burst_fits()) return;
@@ -147,6 +135,7 @@ class run_state {
   std::uint64_t published_ = 0;
   std::uint64_t completed_ = 0;
   std::uint64_t received_ = 0;
+  publish_pacing pacing_{cell_};
   bool stopping_ = false;
 };
 

@@ -15,8 +15,6 @@
 namespace tern::bench {
 namespace {
 
-constexpr std::uint64_t qos0_outstanding = 1000;  // QoS 0 completes when written
-
 class run_state {
  public:
   run_state(const cell& c, control& ctl)
@@ -104,18 +102,8 @@ class run_state {
 
   bool ready() const { return pub_up_ && (cell_.flow == flow::publish_only || sub_up_); }
 
-  // A burst starts once refill_burst() messages fit (see driver.hpp), then fills the window.
-  bool burst_fits() const {
-    const std::uint64_t limit = cell_.qos == 0 ? qos0_outstanding : cell_.window;
-    const std::uint64_t in_flight = published_ - completed_;
-    return in_flight == 0 || (in_flight < limit && limit - in_flight >= refill_burst(cell_));
-  }
-
-  bool may_publish() const {
-    const std::uint64_t limit = cell_.qos == 0 ? qos0_outstanding : cell_.window;
-    if (published_ - completed_ >= limit) return false;
-    return cell_.flow == flow::publish_only || published_ - received_ < cell_.lead;
-  }
+  bool burst_fits() const { return pacing_.burst_fits(published_, completed_); }
+  bool may_publish() const { return pacing_.may_publish(published_, completed_, received_); }
 
   void publish_what_fits() {
     if (!burst_fits()) return;
@@ -191,6 +179,7 @@ class run_state {
   std::uint64_t published_ = 0;
   std::uint64_t completed_ = 0;
   std::uint64_t received_ = 0;
+  publish_pacing pacing_{cell_};
 };
 
 }  // namespace
