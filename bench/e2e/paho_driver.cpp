@@ -43,6 +43,12 @@ std::string error_text(int rc) {
   return (s ? std::string(s) : std::string("error")) + " (" + std::to_string(rc) + ")";
 }
 
+// What a failure callback reports: paho's message, or the text of its code.
+template <class Failure>
+std::string failure_text(const Failure* f) {
+  return f && f->message ? std::string(f->message) : error_text(f ? f->code : -1);
+}
+
 // Shared by the callbacks, which run on paho's threads.
 struct state {
   const cell* c = nullptr;
@@ -84,15 +90,11 @@ std::uint64_t room(const state& s, std::uint64_t published) {
 
 void on_publish_failure(void* context, MQTTAsync_failureData* f) {
   auto* s = of(context);
-  if (!s->ctl->stopping())
-    s->fail("publish failed: " +
-            (f && f->message ? std::string(f->message) : error_text(f ? f->code : -1)));
+  if (!s->ctl->stopping()) s->fail("publish failed: " + failure_text(f));
 }
 void on_publish_failure5(void* context, MQTTAsync_failureData5* f) {
   auto* s = of(context);
-  if (!s->ctl->stopping())
-    s->fail("publish failed: " +
-            (f && f->message ? std::string(f->message) : error_text(f ? f->code : -1)));
+  if (!s->ctl->stopping()) s->fail("publish failed: " + failure_text(f));
 }
 
 void pump(state& s);
@@ -173,12 +175,10 @@ void on_connection_lost(void* context, char* cause) {
 void on_connect(void* context, MQTTAsync_successData*) { of(context)->connected.fetch_add(1); }
 void on_connect5(void* context, MQTTAsync_successData5*) { of(context)->connected.fetch_add(1); }
 void on_connect_failure(void* context, MQTTAsync_failureData* f) {
-  of(context)->fail("connect failed: " +
-                    (f && f->message ? std::string(f->message) : error_text(f ? f->code : -1)));
+  of(context)->fail("connect failed: " + failure_text(f));
 }
 void on_connect_failure5(void* context, MQTTAsync_failureData5* f) {
-  of(context)->fail("connect failed: " +
-                    (f && f->message ? std::string(f->message) : error_text(f ? f->code : -1)));
+  of(context)->fail("connect failed: " + failure_text(f));
 }
 
 void on_subscribe(void* context, MQTTAsync_successData* d) {
@@ -194,12 +194,10 @@ void on_subscribe5(void* context, MQTTAsync_successData5* d) {
   s->subscribed.store(true);
 }
 void on_subscribe_failure(void* context, MQTTAsync_failureData* f) {
-  of(context)->fail("subscribe failed: " +
-                    (f && f->message ? std::string(f->message) : error_text(f ? f->code : -1)));
+  of(context)->fail("subscribe failed: " + failure_text(f));
 }
 void on_subscribe_failure5(void* context, MQTTAsync_failureData5* f) {
-  of(context)->fail("subscribe failed: " +
-                    (f && f->message ? std::string(f->message) : error_text(f ? f->code : -1)));
+  of(context)->fail("subscribe failed: " + failure_text(f));
 }
 
 void on_disconnected(void* context, MQTTAsync_successData*) {
